@@ -1,0 +1,1 @@
+"""covcone (under construction)."""
