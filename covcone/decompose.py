@@ -1,0 +1,500 @@
+r"""Carathéodory decomposition, network compression, CP factorisation and Rank_σ bounds.
+
+DESIGN.md §5 (paper: Jacot, Golikov, Hongler & Gabriel, NeurIPS 2022, §2 and §4 — the sparsity
+theorem: any pair in the cone ``S`` is reached with at most ``N(N+1)`` neurons).
+
+A neuron is a data-space pre-activation vector ``z ∈ R^N`` (a row of ``Z_ℓ`` with neurons as
+rows).  Its generator is ``g(z) = (z zᵀ, σ(z) σ(z)ᵀ)`` in the space of pairs of symmetric
+``N × N`` matrices, of dimension ``N(N+1)``.  Since σ is positively homogeneous,
+``g(t z) = t² g(z)`` for ``t > 0``: a weight ``α ≥ 0`` on ``g(z)`` is absorbed as ``z √α``.
+
+* :func:`decompose` — Carathéodory's theorem made constructive: merge parallel neurons, then,
+  while the generators are linearly dependent, move the weights along a null vector until one
+  hits zero.  The result has at most ``rank ≤ N(N+1)`` neurons and the same pair.
+* :func:`compress` — apply it layer by layer to a trained network and refit the min-norm
+  weights ``W_ℓ = Z_ℓ (Z_{ℓ-1}^σ)^+``; outputs and covariances on ``X`` are unchanged and
+  ``Σ‖W_ℓ‖²`` does not increase (it becomes ``Σ Tr[K_ℓ (K_{ℓ-1}^σ)^+]``, DESIGN §2).
+* :func:`cp_factor` — a completely positive factorisation heuristic for the DNN matrix of the
+  lifted relaxation (DESIGN §3.1): ``G ≈ Σ w wᵀ`` with ``w = [u; v] ≥ 0``, neurons ``z = u − v``.
+* :func:`rank_bounds` — bounds on ``Rank_σ(K, K^σ)``, the fewest neurons reproducing a pair
+  (NP-hard in general; DESIGN §5–§6).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from .activations import Activation, require_homogeneous
+from .network import Network
+from .validation import as_matrix, check_beta
+
+__all__ = [
+    "Decomposition",
+    "decompose",
+    "CompressResult",
+    "CompressionError",
+    "compress",
+    "CPFactorResult",
+    "cp_factor",
+    "lifted_neurons",
+    "RankBounds",
+    "rank_bounds",
+]
+
+
+class CompressionError(RuntimeError):
+    """A compression step failed its numerical check; the message names the layer."""
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def _sym_vec(M: np.ndarray, iu) -> np.ndarray:
+    """Rows ``m`` of ``M`` (n, N) → rows of the isometric half-vectorisation of ``m mᵀ``.
+
+    Off-diagonal entries are scaled by √2 so that Euclidean inner products equal Frobenius
+    inner products of the symmetric matrices.
+    """
+    i, j = iu
+    scale = np.where(i == j, 1.0, np.sqrt(2.0))
+    return M[:, i] * M[:, j] * scale
+
+
+def _rel_err(A: np.ndarray, B: np.ndarray) -> float:
+    """‖A − B‖_F / ‖B‖_F (absolute when B = 0)."""
+    nb = np.linalg.norm(B)
+    d = np.linalg.norm(A - B)
+    return float(d / nb) if nb > 0 else float(d)
+
+
+def _pair(Z: np.ndarray, w: np.ndarray, act: Activation):
+    """(Σ w_i z_i z_iᵀ, Σ w_i σ(z_i) σ(z_i)ᵀ) for neurons as rows of Z."""
+    S = act(Z)
+    return (Z * w[:, None]).T @ Z, (S * w[:, None]).T @ S
+
+
+def _numerical_rank(A: np.ndarray, rtol: float | None = None) -> int:
+    if A.size == 0:
+        return 0
+    s = np.linalg.svd(A, compute_uv=False)
+    if s.size == 0 or s[0] == 0:
+        return 0
+    if rtol is None:
+        rtol = max(A.shape) * np.finfo(float).eps * 10
+    return int(np.sum(s > rtol * s[0]))
+
+
+def _merge_parallel(U: np.ndarray, w: np.ndarray, tol: float):
+    """Group unit rows of U that coincide to ``tol`` (same ray); sum their weights.
+
+    Returns the index of each group's representative and the summed weights.  Rows are sorted
+    lexicographically after rounding so that only neighbours need comparing, then grouped
+    exactly by distance to the group's first member (O(n log n) plus an O(n N) check).
+    """
+    n = U.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=int), np.zeros(0)
+    # Sort by a random projection; coinciding rows are then adjacent up to ties in the key,
+    # which a sliding comparison with the current representative handles.
+    key = U @ np.linspace(1.0, 2.0, U.shape[1])
+    order = np.argsort(key, kind="stable")
+    reps, weights = [], []
+    active = []  # representatives whose key is within reach of the current row
+    for idx in order:
+        u = U[idx]
+        k = key[idx]
+        # drop representatives whose key is too far away to coincide
+        active = [a for a in active if abs(key[reps[a]] - k) <= 2.0 * U.shape[1] * tol]
+        for a in active:
+            if np.max(np.abs(U[reps[a]] - u)) <= tol:
+                weights[a] += w[idx]
+                break
+        else:
+            reps.append(idx)
+            weights.append(w[idx])
+            active.append(len(reps) - 1)
+    return np.asarray(reps, dtype=int), np.asarray(weights, dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Carathéodory reduction
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decomposition:
+    r"""Result of :func:`decompose`: few neurons reproducing a pair ``(K, K^σ)``.
+
+    Attributes
+    ----------
+    Z : ndarray, shape (m, N)
+        The reduced neurons as rows, weights absorbed: ``Z[i] = √weights[i] · Z_in[index[i]]``,
+        so ``K = ZᵀZ`` and ``K^σ = σ(Z)ᵀσ(Z)`` (without the β²11ᵀ term).
+    weights : ndarray, shape (m,)
+        The weights α > 0 on the input neurons ``Z_in[index]`` (before absorption).
+    index : ndarray of int, shape (m,)
+        Which input rows survive (a representative of each merged parallel group).
+    n_before, n_after : int
+        Number of input rows and of output neurons.
+    n_merged : int
+        Number of distinct rays left after merging parallel neurons and dropping zero ones.
+    dimension_bound : int
+        ``N(N+1)``, the dimension of the pair space (Carathéodory bound).
+    rank : int
+        Numerical rank of the generator matrix (``n_after ≤ rank ≤ dimension_bound``).
+    residual_K, residual_K_sigma : float
+        Relative Frobenius errors of the reconstructed ``K`` and ``K^σ`` against the input
+        pair, computed from ``Z`` (not assumed).
+    """
+
+    Z: np.ndarray
+    weights: np.ndarray
+    index: np.ndarray
+    n_before: int
+    n_after: int
+    n_merged: int
+    dimension_bound: int
+    rank: int
+    residual_K: float
+    residual_K_sigma: float
+
+    @property
+    def residual(self) -> float:
+        """max(residual_K, residual_K_sigma)."""
+        return max(self.residual_K, self.residual_K_sigma)
+
+
+def _caratheodory(A: np.ndarray, w: np.ndarray, rtol: float):
+    r"""Vertex of ``{x ≥ 0 : A x = A w}`` reached from ``w`` by null-space moves.
+
+    ``A`` is (D, n), columns are generators.  A pivoted QR ``A P = Q R`` gives a maximal
+    independent set ``B`` (numerical rank ``r``) and the coefficients ``C = R11⁻¹ R12`` of the
+    other columns in that basis; ``e_j − Σ_k C_kj e_{B_k}`` is then a null vector for each
+    dependent column ``j``.  Moving along it (ratio test) zeroes either ``w_j`` (the column is
+    dropped, nothing else changes) or one basis weight (basis exchange: a Gauss–Jordan update
+    of ``C`` in O(r·m)).  Every step removes one column, so there are ``n − r`` steps and no SVD
+    per step.  The basis is refactored from the compact coordinates ``[R11 R12]`` (r × n) now and
+    then to stop round-off from accumulating; the final weights are re-solved on the support.
+
+    Returns (support indices, weights on them, rank r).
+    """
+    n = A.shape[1]
+    if n == 0:
+        return np.zeros(0, dtype=int), np.zeros(0), 0
+    _, R, piv = sla.qr(A, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    if d.size == 0 or d[0] == 0:
+        return np.zeros(0, dtype=int), np.zeros(0), 0
+    r = int(np.sum(d > rtol * d[0]))
+    # compact coordinates: A ≈ Q_r [R11 R12] Pᵀ, so columns of Ac (r × n) are the generators
+    Ac = np.empty((r, n))
+    Ac[:, piv] = R[:r, :]
+    target = Ac @ w
+    basis = list(piv[:r])
+    dep = list(piv[r:])
+    if not dep:
+        return np.asarray(basis), w[basis].copy(), r
+    wB = w[basis].astype(float).copy()
+    wD = w[dep].astype(float).copy()
+    C = sla.solve_triangular(R[:r, :r], R[:r, r:])  # (r, m)
+    pivots_since_refresh = 0
+    refresh_every = max(25, r // 2)
+    while dep:
+        j = len(dep) - 1  # process from the end: removal is O(1)
+        c = C[:, j]
+        t = wD[j]
+        neg = np.flatnonzero(c < 0)
+        k = -1
+        if neg.size:
+            ratios = wB[neg] / (-c[neg])
+            a = int(np.argmin(ratios))
+            if ratios[a] < t:
+                t = ratios[a]
+                k = int(neg[a])
+        wB += t * c
+        np.maximum(wB, 0.0, out=wB)
+        if k < 0:
+            # w_j hits zero: drop column j
+            dep.pop()
+            wD = wD[:-1]
+            C = C[:, :-1]
+            continue
+        # basis weight k hits zero: column j enters the basis in place of B_k
+        ck = c[k]
+        rowk = C[k, :] / ck
+        C -= np.outer(c, rowk)
+        C[k, :] = rowk
+        wB[k] = wD[j] - t
+        basis[k] = dep[j]
+        dep.pop()
+        wD = wD[:-1]
+        C = C[:, :-1]
+        pivots_since_refresh += 1
+        if dep and (pivots_since_refresh >= refresh_every or abs(ck) < 1e-8 * np.max(np.abs(c))):
+            C = np.linalg.solve(Ac[:, basis], Ac[:, dep]) if r else C
+            pivots_since_refresh = 0
+    support = np.asarray(basis, dtype=int)
+    keep = wB > 0
+    support, wB = support[keep], wB[keep]
+    # polish: re-solve the weights on the (independent) support against the target
+    if support.size:
+        sol, *_ = np.linalg.lstsq(Ac[:, support], target, rcond=None)
+        if np.all(sol >= 0) and np.linalg.norm(Ac[:, support] @ sol - target) <= np.linalg.norm(
+            Ac[:, support] @ wB - target
+        ):
+            wB = sol
+    keep = wB > 0
+    return support[keep], wB[keep], r
+
+
+def decompose(Z, weights=None, *, activation, tol: float = 1e-10) -> Decomposition:
+    r"""Reduce weighted neurons to at most ``N(N+1)`` reproducing the same pair (DESIGN §5).
+
+    The input pair is ``(K, K^σ) = Σ_i α_i (z_i z_iᵀ, σ(z_i) σ(z_i)ᵀ)``.  First parallel
+    neurons are merged (``g(t z) = t² g(z)`` for ``t > 0`` by homogeneity) and zero neurons or
+    zero weights dropped; then Carathéodory's reduction removes linearly dependent generators
+    (paper §4, sparsity theorem) until the remaining ones are linearly independent, hence at
+    most ``rank ≤ N(N+1)`` of them.
+
+    Parameters
+    ----------
+    Z : array_like, shape (n, N)
+        Neurons as rows (data-space pre-activation vectors).
+    weights : array_like, shape (n,), optional
+        Weights α ≥ 0 (default ones).
+    activation : Activation or str
+        A positively homogeneous σ (keyword-only).
+    tol : float
+        Relative tolerance for the numerical rank of the generator matrix and for merging
+        parallel neurons (their unit directions must agree to ``tol``).
+
+    Returns
+    -------
+    Decomposition
+        With the reduced neurons (weights absorbed), residuals computed from them.
+
+    Notes
+    -----
+    Generators are represented by the isometric half-vectorisations of ``u uᵀ`` and
+    ``σ(u) σ(u)ᵀ`` for unit directions ``u`` (an ``n × N(N+1)`` matrix); the ``u uᵀ`` block is
+    written in an orthonormal basis of the data range ``span{z_i}`` (dimension ``d``), which is
+    isometric and shortens it to ``d(d+1)/2`` columns.  The reduction itself is a sequence of
+    simplex-like basis exchanges on one pivoted QR (see ``_caratheodory``): no SVD per dropped
+    neuron.
+    """
+    act = require_homogeneous(activation)
+    Z = as_matrix(Z, "Z")
+    n, N = Z.shape
+    if weights is None:
+        w = np.ones(n)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (n,):
+            raise ValueError(f"weights: expected shape ({n},), got {w.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights: expected finite weights α ≥ 0")
+    tol = float(tol)
+    if not (tol > 0 and np.isfinite(tol)):
+        raise ValueError(f"tol: expected a positive number, got {tol!r}")
+
+    K_in, Ks_in = _pair(Z, w, act)
+    norms = np.linalg.norm(Z, axis=1)
+    alive = (norms > 0) & (w > 0)
+    idx = np.flatnonzero(alive)
+    U = Z[idx] / norms[idx, None]
+    eff = w[idx] * norms[idx] ** 2  # weight on g(u) for the unit direction u
+    reps, eff = _merge_parallel(U, eff, tol)
+    U = U[reps]
+    idx = idx[reps]
+    n_merged = len(idx)
+
+    if n_merged:
+        # compact, isometric coordinates of the generators g(u) = (u uᵀ, σ(u) σ(u)ᵀ)
+        _, s, Vt = np.linalg.svd(U, full_matrices=False)
+        d = int(np.sum(s > tol * s[0])) if s.size else 0
+        Uc = U @ Vt[:d].T
+        G = np.hstack([_sym_vec(Uc, np.triu_indices(d)), _sym_vec(act(U), np.triu_indices(N))])
+        support, wsup, rank = _caratheodory(G.T, eff, tol)
+    else:
+        support, wsup, rank = np.zeros(0, dtype=int), np.zeros(0), 0
+
+    rows = idx[support]
+    alpha = wsup / norms[rows] ** 2  # weights on the original rows z_i
+    Zout = Z[rows] * np.sqrt(alpha)[:, None]
+    K_out, Ks_out = _pair(Zout, np.ones(len(rows)), act)
+    return Decomposition(
+        Z=Zout,
+        weights=alpha,
+        index=rows,
+        n_before=n,
+        n_after=len(rows),
+        n_merged=n_merged,
+        dimension_bound=N * (N + 1),
+        rank=rank,
+        residual_K=_rel_err(K_out, K_in),
+        residual_K_sigma=_rel_err(Ks_out, Ks_in),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# compress a network
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CompressResult:
+    r"""Result of :func:`compress`.
+
+    Attributes
+    ----------
+    network : Network
+        The compressed network (at most ``N(N+1)`` neurons per hidden layer).
+    widths_before, widths_after : tuple of int
+        ``(n_0, …, n_L)`` of the input and of the compressed network.
+    output_error : float
+        ‖Ŷ_new − Ŷ‖_F / ‖Ŷ‖_F on X.
+    covariance_errors : tuple of (float, float)
+        Per hidden layer ℓ = 1..L−1, relative errors of ``K_ℓ`` and ``K_ℓ^σ`` recomputed from the
+        compressed network against the original.
+    norm_before, norm_after : float
+        ``Σ_ℓ ‖W_ℓ‖_F²``; ``norm_after ≤ norm_before`` up to round-off, so for any Y and λ the
+        loss does not increase.
+    decompositions : tuple of Decomposition
+        The reduction of each hidden layer.
+    success : bool
+        Every check passed to ``rtol``.
+    message : str
+        What was done, or which layer failed which check.
+    """
+
+    network: Network
+    widths_before: tuple
+    widths_after: tuple
+    output_error: float
+    covariance_errors: tuple
+    norm_before: float
+    norm_after: float
+    decompositions: tuple = field(repr=False)
+    success: bool = True
+    message: str = ""
+
+
+def _sigma_rows(Z: np.ndarray, act: Activation, beta: float) -> np.ndarray:
+    """Z^σ = [σ(Z); β1ᵀ] (paper convention, neurons as rows, (n+1) × N)."""
+    return np.vstack([act(Z), np.full((1, Z.shape[1]), beta)])
+
+
+def _min_norm(Znew: np.ndarray, Zs_prev: np.ndarray) -> np.ndarray:
+    """W = Znew (Zs_prev)^+, the min-norm solution of W Zs_prev = Znew."""
+    sol, *_ = np.linalg.lstsq(Zs_prev.T, Znew.T, rcond=None)
+    return sol.T
+
+
+def compress(network: Network, X, *, tol: float = 1e-10, rtol: float = 1e-8, strict: bool = True) -> CompressResult:
+    r"""Compress a trained homogeneous network to at most ``N(N+1)`` neurons per hidden layer.
+
+    Layer by layer (ℓ = 1..L−1), the hidden neurons of layer ℓ are the rows of ``Z_ℓ`` (paper
+    convention, ``n_ℓ × N``) computed on X by the current, already reduced network.  They are
+    reduced by :func:`decompose` (weights 1), which reproduces ``(K_ℓ, K_ℓ^σ)``; then
+    ``W_ℓ = Z_ℓ^new (Z_{ℓ-1}^σ)^+`` and ``W_{ℓ+1} = Z_{ℓ+1} (Z_ℓ^{σ,new})^+``.  Because
+    ``K_ℓ^σ`` is reproduced, ``Im Z_{ℓ+1}ᵀ ⊂ Im (Z_ℓ^{σ,new})ᵀ`` still holds and the next
+    pre-activations, hence the outputs on X, are unchanged.  The output layer is never reduced.
+
+    Every weight matrix of the result is the min-norm one, so ``Σ‖W_ℓ‖² = Σ Tr[K_ℓ
+    (K_{ℓ-1}^σ)^+]`` depends on the covariances only (DESIGN §2) and is at most the original
+    ``Σ‖W_ℓ‖²``: the loss does not increase for any cost, Y and λ.
+
+    Parameters
+    ----------
+    network : Network
+        A network with a positively homogeneous activation, any depth.
+    X : array_like, shape (N, n_0)
+        Inputs, samples as rows (numpy convention; converted once to the paper's columns).
+    tol : float
+        Passed to :func:`decompose`.
+    rtol : float
+        Tolerance of the checks (relative output and covariance errors after each layer).
+    strict : bool
+        Raise :class:`CompressionError` when a check fails (default); otherwise return with
+        ``success=False`` and a message.
+
+    Returns
+    -------
+    CompressResult
+    """
+    if not isinstance(network, Network):
+        raise ValueError(f"network: expected a covcone Network, got {type(network).__name__}")
+    act = require_homogeneous(network.activation, "network.activation")
+    X = network._check_inputs(X)
+    beta = network.beta
+    L = network.depth
+    N = X.shape[0]
+
+    def paper_preacts(net):
+        return [Zl.T for Zl in net.preactivations(X)]  # (n_ℓ, N)
+
+    Zref = paper_preacts(network)
+    Yref = Zref[-1]
+    Kref = [(Zl.T @ Zl, act(Zl).T @ act(Zl)) for Zl in Zref[:-1]]
+
+    weights = [W.copy() for W in network.weights]
+    current = network
+    decs = []
+    messages = []
+    ok = True
+    for ell in range(1, L):  # hidden layer ℓ is Zs[ℓ-1]
+        Zs = paper_preacts(current)
+        Zs_prev = np.vstack([X.T, np.full((1, N), beta)]) if ell == 1 else _sigma_rows(Zs[ell - 2], act, beta)
+        dec = decompose(Zs[ell - 1], activation=act, tol=tol)
+        decs.append(dec)
+        Znew = dec.Z
+        if Znew.shape[0] == 0:  # a dead layer: keep one zero neuron so shapes stay valid
+            Znew = np.zeros((1, N))
+        weights[ell - 1] = _min_norm(Znew, Zs_prev)
+        weights[ell] = _min_norm(Zs[ell], _sigma_rows(Znew, act, beta))
+        current = Network(weights, act, beta)
+        out_err = _rel_err(current.forward(X).T, Yref)
+        if out_err > rtol:
+            ok = False
+            messages.append(
+                f"layer {ell}: outputs changed by {out_err:.2e} (relative) > rtol={rtol:g} after reducing "
+                f"{dec.n_before} → {dec.n_after} neurons (decomposition residuals "
+                f"{dec.residual_K:.1e}, {dec.residual_K_sigma:.1e})"
+            )
+            if strict:
+                raise CompressionError(messages[-1])
+
+    Znew_all = paper_preacts(current)
+    cov_errs = []
+    for ell, (K, Ks) in enumerate(Kref, start=1):
+        Zl = Znew_all[ell - 1]
+        eK = _rel_err(Zl.T @ Zl, K)
+        eS = _rel_err(act(Zl).T @ act(Zl), Ks)
+        cov_errs.append((eK, eS))
+        if max(eK, eS) > rtol:
+            ok = False
+            messages.append(f"layer {ell}: covariances changed by ({eK:.2e}, {eS:.2e}) > rtol={rtol:g}")
+            if strict:
+                raise CompressionError(messages[-1])
+    out_err = _rel_err(Znew_all[-1], Yref)
+    nb, na = network.squared_norm(), current.squared_norm()
+    if na > nb * (1 + 1e-9) + 1e-12:
+        ok = False
+        messages.append(f"Σ‖W‖² increased from {nb:.6g} to {na:.6g}")
+        if strict:
+            raise CompressionError(messages[-1])
+    if ok:
+        messages.append(
+            f"compressed hidden widths {network.widths[1:-1]} → {current.widths[1:-1]}; "
+            f"output error {out_err:.1e}, Σ‖W‖² {nb:.6g} → {na:.6g}"
+        )
+    return CompressResult(
+        network=current,
+        widths_before=network.widths,
+        widths_after=current.widths,
+        output_error=out_err,
+        covariance_errors=tuple(cov_errs),
+        norm_before=nb,
+        norm_after=na,
+        decompositions=tuple(decs),
+        success=ok,
+        message="; ".join(messages),
+    )
