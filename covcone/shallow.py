@@ -1,0 +1,471 @@
+r"""The exact depth-2 solver: an infinite group lasso with an exact pricing oracle.
+
+DESIGN.md §3.4 (paper §2 and Prop. 5: depth 2 is jointly convex over (K_1, K_1^σ, Z_2)).
+Balancing each hidden neuron's input and output norms turns λ(‖W_1‖² + ‖W_2‖²) into
+2λ Σ_j ‖c_j‖ with unit input weights, so with ``A = [Xᵀ; β1ᵀ]`` and ``s(w) = σ(Aᵀw)``
+
+    P = min C(Σ_j s(w_j) c_jᵀ + β 1 c_0ᵀ) + 2λ Σ_j ‖c_j‖ + λ‖c_0‖²,      ‖w_j‖ = 1,
+
+the covariance-cone program written over generators.  We solve it by fully corrective column
+generation:
+
+* **master** — the group lasso over the active neurons (a conic program, cvxpy);
+* **pricing** — ``m = max_{‖w‖=1} ‖Θᵀ s(w)‖`` with Θ = −∇C(Ŷ) (or the interpolation dual),
+  by :func:`covcone.oracle.max_group_norm` (exact face enumeration where affordable);
+* **certificate** — weak duality: for every Θ with ``max_w ‖Θᵀ s(w)‖ ≤ 2λ``,
+  ``P ≥ −C*(−Θ) − β²‖Θᵀ1‖²/(4λ)``.  Scaling Θ by ``t ≤ 2λ/m`` makes it feasible, so the best
+  such ``t`` gives a valid lower bound whenever ``m`` came from an exact oracle.
+
+The weights are found in the whitened input basis ``A = U S Vᵀ`` (rank r): ``w = U c`` with
+``‖c‖ = 1`` and ``z = Aᵀw = Bᵀc``, ``B = S Vᵀ``.  Recovery ends with a vertex (Carathéodory)
+step on the atoms ``s_j c_jᵀ`` — the loss does not increase and at most N·k neurons remain — and
+the upper bound is always the loss of the recovered :class:`~covcone.Network` by its forward
+pass (DESIGN §4).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+
+from .backends import INACCURATE_STATUSES, InaccurateSolutionWarning, SolverError, choose_solver
+from .costs import cost_value, dual_value
+from .network import Network
+from .result import covariance_pair, is_certified, relative_gap
+
+__all__ = ["GroupLassoSetup", "solve_shallow", "dual_bound", "input_basis"]
+
+
+def input_basis(X: np.ndarray, beta: float, rtol: float = 1e-10):
+    r"""Thin SVD of the input matrix ``A = [Xᵀ; β1ᵀ]`` (d'×N, no β row when β = 0).
+
+    Returns ``(A, U_r, B)`` with ``A = U_r B`` and ``B = S_r V_rᵀ`` (r×N): a unit ``c ∈ R^r``
+    is the unit first-layer weight ``w = U_r c`` and its pre-activation is ``z = Bᵀc``.
+    """
+    A = X.T if beta == 0 else np.vstack([X.T, beta * np.ones((1, X.shape[0]))])
+    U, S, Vt = np.linalg.svd(A, full_matrices=False)
+    r = int(np.sum(S > rtol * max(A.shape) * (S[0] if S.size else 0.0)))
+    if r == 0:
+        raise ValueError("X: the input matrix [Xᵀ; β1ᵀ] is zero; nothing can be learned (give β > 0 or non-zero X)")
+    return A, U[:, :r], S[:r, None] * Vt[:r]
+
+
+class GroupLassoSetup:
+    """The data of one depth-2 problem in the form the column generation needs."""
+
+    def __init__(self, X, Y, *, activation, lam, beta, cost):
+        self.X, self.Y, self.activation, self.beta, self.cost = X, Y, activation, beta, cost
+        self.lam = 1.0 if cost == "interpolate" else lam  # interpolation: min Σ‖W‖² (λ = 1 form)
+        self.N, self.k = Y.shape
+        self.A, self.U, self.B = input_basis(X, beta)
+        self.r = self.B.shape[0]
+
+    def columns(self, C: np.ndarray) -> np.ndarray:
+        """s(w) = σ(Bᵀc) for the rows c of C, as an N×m matrix."""
+        return self.activation(self.B.T @ C.T)
+
+    def network(self, C: np.ndarray, V: np.ndarray, c0: np.ndarray) -> Network:
+        """Balanced network: W_1 rows √‖v_j‖·w_jᵀ, W_2 columns v_j/√‖v_j‖, bias column c_0."""
+        norms = np.linalg.norm(V, axis=1)
+        keep = norms > 0
+        C, V, norms = C[keep], V[keep], norms[keep]
+        t = np.sqrt(norms)
+        Win = C @ self.U.T  # n × d'
+        if self.beta == 0:
+            Win = np.hstack([Win, np.zeros((Win.shape[0], 1))])
+        W1 = t[:, None] * Win
+        W2 = np.hstack([(V / t[:, None]).T, (c0 if self.beta > 0 else np.zeros(self.k))[:, None]])
+        if W1.shape[0] == 0:  # the zero network: one inert neuron keeps shapes valid
+            W1 = np.zeros((1, self.X.shape[1] + 1))
+            W2 = np.hstack([np.zeros((self.k, 1)), (c0 if self.beta > 0 else np.zeros(self.k))[:, None]])
+        return Network([W1, W2], self.activation, self.beta)
+
+    def loss(self, net: Network) -> float:
+        if self.cost == "interpolate":
+            return net.loss(self.X, self.Y, cost="interpolate")
+        return net.loss(self.X, self.Y, lam=self.lam, cost=self.cost)
+
+
+# --------------------------------------------------------------------------------------------
+# master problem
+# --------------------------------------------------------------------------------------------
+def _master(setup: GroupLassoSetup, S: np.ndarray, solver: str, solver_opts: dict | None):
+    """Group lasso over the active columns S (N×m).  Returns (V, c0, Theta, status)."""
+    import cvxpy as cp
+
+    N, k, lam, beta = setup.N, setup.k, setup.lam, setup.beta
+    m = S.shape[1]
+    V = cp.Variable((m, k))
+    Yhat = S @ V
+    pen = 2 * lam * cp.sum(cp.norm(V, 2, axis=1))
+    c0 = None
+    if beta > 0:
+        c0 = cp.Variable((1, k))
+        Yhat = Yhat + beta * np.ones((N, 1)) @ c0
+        pen = pen + lam * cp.sum_squares(c0)
+    cons = []
+    if setup.cost == "mse":
+        obj = cp.sum_squares(Yhat - setup.Y) / N + pen
+    elif setup.cost == "cross_entropy":
+        obj = (cp.sum(cp.log_sum_exp(Yhat, axis=1)) - cp.sum(cp.multiply(setup.Y, Yhat))) / N + pen
+    else:
+        cons = [Yhat == setup.Y]
+        obj = pen
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    try:
+        prob.solve(solver=solver, **(solver_opts or {}))
+    except cp.error.SolverError as exc:
+        raise SolverError(f"depth-2 master (group lasso, {m} neurons): solver {solver} failed: {exc}") from exc
+    status = prob.status
+    if status not in ("optimal",) + INACCURATE_STATUSES:
+        raise SolverError(f"depth-2 master (group lasso, {m} neurons): solver {solver} returned status {status!r}")
+    Vv = np.asarray(V.value, dtype=float).reshape(m, k)
+    c0v = np.zeros(k) if c0 is None else np.asarray(c0.value, dtype=float).ravel()
+    Yh = S @ Vv + beta * c0v[None, :]
+    if setup.cost == "mse":
+        Theta = 2.0 / N * (setup.Y - Yh)
+    elif setup.cost == "cross_entropy":
+        from scipy.special import softmax
+
+        Theta = (setup.Y - softmax(Yh, axis=1)) / N
+    else:
+        Theta = np.asarray(cons[0].dual_value, dtype=float).reshape(N, k)
+        # cvxpy's sign convention for equality duals: choose the sign with a positive bound.
+        if np.sum(Theta * setup.Y) < 0:
+            Theta = -Theta
+    return Vv, c0v, Theta, status
+
+
+def dual_bound(Theta: np.ndarray, m: float, Y: np.ndarray, *, cost: str, lam: float, beta: float) -> tuple[float, float]:
+    r"""The weak-duality bound ``max_{0 ≤ t ≤ 2λ/m} D(tΘ)`` (DESIGN §3.4) and the best t.
+
+    ``D(Θ) = −C*(−Θ) − β²‖Θᵀ1‖²/(4λ)``; for cross-entropy t ≤ 1 keeps Θ in the conjugate's
+    domain.  Valid for the global optimum only when ``m ≥ max_{‖w‖=1} ‖Θᵀσ(Aᵀw)‖``.
+    """
+    tmax = 2.0 * lam / m if m > 0 else np.inf
+    bias_term = beta**2 * float(np.sum(Theta.sum(axis=0) ** 2)) / (4.0 * lam)
+    if cost in ("mse", "interpolate"):
+        a = float(np.sum(Theta * Y))
+        b = bias_term + (Y.shape[0] / 4.0 * float(np.sum(Theta**2)) if cost == "mse" else 0.0)
+        if a <= 0:
+            return 0.0, 0.0
+        t = tmax if b <= 0 else min(tmax, a / (2.0 * b))
+        if not np.isfinite(t):
+            return float("inf"), t  # unbounded dual: the primal is infeasible
+        return a * t - b * t * t, t
+    from scipy.optimize import minimize_scalar
+
+    tmax = min(1.0, tmax)
+
+    def neg(t):
+        v = dual_value(t * Theta, Y, cost) - t * t * bias_term
+        return -v if np.isfinite(v) else 1e300
+
+    res = minimize_scalar(neg, bounds=(0.0, tmax), method="bounded", options={"xatol": 1e-12})
+    best_t = min((0.0, tmax, float(res.x)), key=neg)
+    return -neg(best_t), best_t
+
+
+# --------------------------------------------------------------------------------------------
+# Carathéodory / vertex step on the atoms s_j v_jᵀ
+# --------------------------------------------------------------------------------------------
+def reduce_atoms(S: np.ndarray, V: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    r"""Indices and new output vectors of at most rank(atoms) neurons giving the same Ŷ.
+
+    Atoms a_j = vec(s_j u_jᵀ) with weights α_j = ‖v_j‖ (u_j = v_j/α_j).  While the atoms are
+    linearly dependent, move α along a null vector ν (sign chosen so that Σν ≥ 0, i.e. the
+    penalty 2λΣα does not increase) until a weight reaches zero (DESIGN §5).  Returns
+    ``(keep, V_new)``.
+    """
+    alpha = np.linalg.norm(V, axis=1)
+    idx = np.flatnonzero(alpha > 0)
+    if idx.size == 0:
+        return idx, V[idx]
+    U = V[idx] / alpha[idx, None]
+    M = (S[:, idx][:, :, None] * U[None, :, :]).transpose(0, 2, 1).reshape(-1, idx.size)  # (N·k) × n
+    scale = np.linalg.norm(M, axis=0)
+    Mn = M / scale
+    a = alpha[idx] * scale  # weights of the normalised atoms
+    _, sv, Vt = np.linalg.svd(Mn, full_matrices=True)
+    rank = int(np.sum(sv > tol * max(Mn.shape) * (sv[0] if sv.size else 0)))
+    Nb = Vt[rank:].T.copy()  # n × q null basis
+    alive = np.ones(idx.size, dtype=bool)
+    while Nb.shape[1] > 0:
+        nu = Nb[:, 0]
+        if nu.sum() < 0 or (abs(nu.sum()) <= 1e-14 and nu.max() <= 0):
+            nu = -nu
+        pos = (nu > 1e-14) & alive
+        if not np.any(pos):
+            Nb = Nb[:, 1:]
+            continue
+        ratios = np.where(pos, a / np.where(pos, nu, 1.0), np.inf)
+        j = int(np.argmin(ratios))
+        a = a - ratios[j] * nu
+        a[j] = 0.0
+        a = np.where(alive, np.maximum(a, 0.0), 0.0)
+        alive[j] = False
+        rest = Nb[:, 1:]
+        rest = rest - np.outer(nu, rest[j] / nu[j])
+        Nb = rest
+    keep = idx[alive & (a > 0)]
+    a_keep = a[alive & (a > 0)] / scale[alive & (a > 0)]
+    U_keep = U[alive & (a > 0)]
+    return keep, a_keep[:, None] * U_keep
+
+
+# --------------------------------------------------------------------------------------------
+# the solver
+# --------------------------------------------------------------------------------------------
+def _initial_columns(setup: GroupLassoSetup, rng, n_random: int) -> np.ndarray:
+    r = setup.r
+    C = rng.standard_normal((n_random, r))
+    C = np.vstack([np.eye(r), -np.eye(r), C])
+    return C / np.linalg.norm(C, axis=1, keepdims=True)
+
+
+def _make_feasible(setup, C, rng, oracle_kw):
+    """Interpolation needs Y in the span of the columns: add residual-correlated neurons."""
+    from .oracle import max_group_norm
+
+    for _ in range(4 * setup.N + 10):
+        S = setup.columns(C)
+        if setup.beta > 0:
+            S = np.hstack([S, np.ones((setup.N, 1))])
+        coef, *_ = np.linalg.lstsq(S, setup.Y, rcond=None)
+        R = setup.Y - S @ coef
+        if np.linalg.norm(R) <= 1e-9 * max(1.0, np.linalg.norm(setup.Y)):
+            return C
+        pr = max_group_norm(R, setup.B, setup.activation, n_best=5, **oracle_kw)
+        C = np.vstack([C, pr.C])
+    raise ValueError(
+        "Y: cannot be interpolated by a depth-2 network on these inputs (Y is not in the span of "
+        "the reachable hidden features); use cost='mse'"
+    )
+
+
+def solve_shallow(
+    X,
+    Y,
+    *,
+    activation,
+    lam,
+    beta,
+    cost,
+    method: str = "auto",
+    tol: float = 1e-6,
+    solver: str | None = None,
+    solver_opts: dict | None = None,
+    time_limit: float | None = None,
+    rng=None,
+    verbose: bool = False,
+    max_rounds: int = 200,
+    n_add: int = 10,
+    init_columns: np.ndarray | None = None,
+    lifted_max_n: int = 40,
+):
+    r"""Depth-2 solve by column generation (validated arrays in, :class:`SolveResult` out).
+
+    ``X`` (N, d), ``Y`` (N, k) (one-hot for cross-entropy).  See :func:`covcone.solve`.
+    """
+    from .oracle import exact_affordable, max_group_norm
+    from .result import SolveResult
+
+    t_start = time.perf_counter()
+    solver = choose_solver(solver)
+    rng = np.random.default_rng(rng)
+    setup = GroupLassoSetup(X, Y, activation=activation, lam=lam, beta=beta, cost=cost)
+    N, lam_eff = setup.N, setup.lam
+    exact = method in ("auto", "generators") and exact_affordable(setup.r, N)
+    if method == "heuristic":
+        exact = False
+    oracle_kw = {"exact": exact, "rng": rng}
+    timings = {"master": 0.0, "oracle": 0.0, "recovery": 0.0}
+    history = []
+    C = _initial_columns(setup, rng, n_random=max(8, 2 * setup.r))
+    if init_columns is not None:
+        C = np.vstack([init_columns, C])
+    if cost == "interpolate":
+        t0 = time.perf_counter()
+        C = _make_feasible(setup, C, rng, oracle_kw)
+        timings["oracle"] += time.perf_counter() - t0
+
+    best_lower, lower_from = -np.inf, None
+    best = None  # (upper, C, V, c0)
+    solver_status = "optimal"
+    stop_reason = f"reached the iteration limit ({max_rounds} rounds)"
+    bar = _progress(verbose, max_rounds)
+    for it in range(max_rounds):
+        t0 = time.perf_counter()
+        S = setup.columns(C)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InaccurateSolutionWarning)
+            V, c0, Theta, status = _master(setup, S, solver, solver_opts)
+        if status != "optimal":
+            solver_status = status
+        timings["master"] += time.perf_counter() - t0
+
+        net = setup.network(C, V, c0)
+        upper = setup.loss(net)
+        if best is None or upper < best[0]:
+            best = (upper, C, V, c0)
+
+        t0 = time.perf_counter()
+        price = max_group_norm(Theta, setup.B, activation, n_best=n_add, **oracle_kw)
+        timings["oracle"] += time.perf_counter() - t0
+        if price.exact:
+            lb, _ = dual_bound(Theta, price.value, Y, cost=cost, lam=lam_eff, beta=beta)
+            if lb > best_lower:
+                best_lower, lower_from = lb, "exact-oracle dual"
+        gap = relative_gap(best[0], best_lower)
+        active = int(np.sum(np.linalg.norm(V, axis=1) > 1e-9 * max(1e-300, np.abs(V).max(initial=0))))
+        history.append(
+            {
+                "round": it,
+                "upper": upper,
+                "lower": best_lower,
+                "gap": gap,
+                "oracle": price.value,
+                "threshold": 2 * lam_eff,
+                "columns": int(C.shape[0]),
+                "active": active,
+                "master_status": status,
+                "time": time.perf_counter() - t_start,
+            }
+        )
+        bar(it, gap, active)
+        if gap <= tol:
+            stop_reason = f"certified after {it + 1} rounds"
+            break
+        new = price.C[price.values > 2 * lam_eff * (1 + 1e-12)]
+        if new.shape[0] == 0:
+            stop_reason = (
+                "no neuron prices out (oracle value ≤ 2λ)"
+                + ("" if price.exact else " by the heuristic oracle, which proves nothing")
+            )
+            break
+        if time_limit is not None and time.perf_counter() - t_start > time_limit:
+            stop_reason = f"time limit of {time_limit:g} s reached"
+            break
+        # keep the support and the new candidates (fully corrective; zero columns dropped)
+        norms = np.linalg.norm(V, axis=1)
+        keep = norms > 1e-10 * max(norms.max(initial=0.0), 1e-300)
+        C = np.vstack([C[keep], new])
+    bar.close()
+
+    # ---- recovery: vertex step, polish, network from the forward pass -------------------
+    t0 = time.perf_counter()
+    _, C, V, c0 = best
+    S = setup.columns(C)
+    keep, Vred = reduce_atoms(S, V)
+    C_red = C[keep]
+    net = setup.network(C_red, Vred, c0)
+    upper = setup.loss(net)
+    if C_red.shape[0] > 0:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InaccurateSolutionWarning)
+                Vp, c0p, _, st = _master(setup, setup.columns(C_red), solver, solver_opts)
+            net_p = setup.network(C_red, Vp, c0p)
+            up_p = setup.loss(net_p)
+            if up_p <= upper:
+                net, upper = net_p, up_p
+        except SolverError:
+            pass
+    if not upper <= best[0] * (1 + 1e-9) + 1e-12:  # reduction should never make things worse
+        net = setup.network(best[1], best[2], best[3])
+        upper = setup.loss(net)
+    timings["recovery"] = time.perf_counter() - t0
+
+    if not exact:
+        best_lower, lower_from = 0.0, "trivial (loss ≥ 0)"
+        if method != "heuristic" and N <= lifted_max_n:
+            try:
+                from .sdp import solve_cone_program
+
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", InaccurateSolutionWarning)
+                    lifted = solve_cone_program(
+                        X, Y, activation=activation, lam=lam, beta=beta, cost=cost, cone="lifted", solver=solver, solver_opts=solver_opts
+                    )
+                timings["lifted"] = time.perf_counter() - t0
+                if lifted.lower is not None and np.isfinite(lifted.lower) and lifted.lower > best_lower:
+                    best_lower, lower_from = float(lifted.lower), "lifted SDP dual"
+            except (ImportError, SolverError) as exc:
+                stop_reason += f"; lifted bound unavailable ({exc})"
+    gap = relative_gap(upper, best_lower)
+    certified = is_certified(upper, best_lower, tol, lower_from)
+    inconsistent = np.isfinite(best_lower) and best_lower > upper + 1e-7 * max(1.0, abs(upper))
+    if inconsistent:  # a valid lower bound can never exceed a network's loss
+        certified = False
+    timings["total"] = time.perf_counter() - t_start
+    n_neurons = int(net.widths[1]) if np.any(net.weights[0]) else 0
+    if inconsistent:
+        status = "failed"
+        msg = (
+            f"inconsistent bounds: lower {best_lower:.10g} > upper {upper:.10g}; the oracle or a "
+            "solver returned a wrong value — nothing is certified"
+        )
+    elif certified:
+        status = "certified"
+        msg = f"certified global optimum: gap {gap:.2e} ≤ tol {tol:g} ({stop_reason}); lower bound from the {lower_from}"
+    elif lower_from is None or lower_from.startswith("trivial"):
+        status = "upper_only"
+        msg = (
+            f"NOT certified: {stop_reason}; no valid lower bound beyond the trivial one"
+            + ("" if exact else f" (the exact oracle is not affordable for input rank {setup.r}, N = {N})")
+        )
+    else:
+        status = "bounded"
+        msg = f"NOT certified: gap {gap:.2e} > tol {tol:g} ({stop_reason}); lower bound from the {lower_from}"
+        if not exact:
+            msg += f"; the exact oracle is not affordable for input rank {setup.r}, N = {N}, so the upper bound came from a heuristic oracle"
+    if solver_status != "optimal":
+        msg += f"; the master solver reported {solver_status!r} at some round"
+    K, Ks = covariance_pair(net, X)
+    return SolveResult(
+        status=status,
+        message=msg,
+        upper=float(upper),
+        lower=float(best_lower),
+        gap=float(gap),
+        certified=bool(certified),
+        network=net,
+        covariances=(K, Ks),
+        method="generators (exact oracle)" if exact else "generators (heuristic oracle)",
+        lower_from=lower_from,
+        solver=solver,
+        tol=tol,
+        timings=timings,
+        history=tuple(history),
+        n_neurons=n_neurons,
+        solver_status=solver_status,
+    )
+
+
+class _NoBar:
+    def __call__(self, *a):
+        pass
+
+    def close(self):
+        pass
+
+
+class _TqdmBar:
+    def __init__(self, total):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="covcone depth-2", unit="round", leave=False)
+
+    def __call__(self, it, gap, active):
+        self.bar.update(1)
+        self.bar.set_postfix(gap=f"{gap:.1e}", neurons=active)
+
+    def close(self):
+        self.bar.close()
+
+
+def _progress(verbose: bool, total: int):
+    return _TqdmBar(total) if verbose else _NoBar()
