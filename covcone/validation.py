@@ -56,7 +56,11 @@ def check_targets(Y, N: int, cost: str, *, k: int | None = None, name: str = "Y"
         if Yarr.ndim == 1:
             if Yarr.shape[0] != N:
                 raise ValueError(f"{name}: expected {N} labels, got shape {Yarr.shape}")
-            if not np.all(np.isfinite(Yarr.astype(float))) or np.any(Yarr.astype(float) != np.round(Yarr.astype(float))) or np.any(Yarr.astype(float) < 0):
+            try:
+                Yf = Yarr.astype(float)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: cross_entropy labels must be integers ≥ 0, got dtype {Yarr.dtype}") from exc
+            if not np.all(np.isfinite(Yf)) or np.any(Yf != np.round(Yf)) or np.any(Yf < 0):
                 raise ValueError(f"{name}: cross_entropy labels must be integers ≥ 0")
             labels = Yarr.astype(int)
             kk = int(labels.max()) + 1 if k is None else k
