@@ -107,8 +107,13 @@ def get_activation(spec, argname: str = "activation") -> Activation:
     if isinstance(spec, str):
         key = spec.strip().lower()
         if key.startswith("leaky_relu") and (":" in key or "(" in key):
-            alpha = key.split(":", 1)[1] if ":" in key else key[key.index("(") + 1 : key.rindex(")")]
-            return leaky_relu(float(alpha))
+            alpha = key.split(":", 1)[1] if ":" in key else key[key.index("(") + 1 :].rstrip(")")
+            try:
+                return leaky_relu(float(alpha))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{argname}: expected 'leaky_relu:ALPHA' with a finite number ALPHA, got {spec!r}"
+                ) from exc
         if key in _NAMED:
             return _NAMED[key]
         raise ValueError(
