@@ -149,6 +149,7 @@ def test_save_load_round_trip(tmp_path, activation):
     np.testing.assert_array_equal(back(X), net(X))
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("beta", [0.0, 0.5])
 @pytest.mark.parametrize("activation", HOMOGENEOUS)
 def test_torch_round_trip(activation, beta):
@@ -169,6 +170,7 @@ def test_torch_round_trip(activation, beta):
             np.testing.assert_allclose(W2, W, rtol=1e-14)
 
 
+@pytest.mark.torch
 def test_torch_smooth_activation_forward():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(8)
@@ -179,6 +181,7 @@ def test_torch_smooth_activation_forward():
     np.testing.assert_allclose(out, net(X), rtol=1e-12)
 
 
+@pytest.mark.torch
 def test_from_torch_rejects_non_sequential():
     torch = pytest.importorskip("torch")
     with pytest.raises(ValueError, match="module"):
