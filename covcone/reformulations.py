@@ -383,6 +383,21 @@ class Covariances:
         object.__setattr__(self, "pairs", tuple(pairs))
         object.__setattr__(self, "Z_L", _readonly(Z_L))
 
+    @classmethod
+    def from_representations(cls, Zs, X, *, activation, beta: float) -> "Covariances":
+        r"""The covariances of given pre-activations ``Zs = [Z_1, …, Z_L]`` ((N, n_ℓ) each,
+        samples as rows) on inputs ``X`` (N, n_0): ``K_ℓ = Z_ℓZ_ℓᵀ``,
+        ``K_ℓ^σ = σ(Z_ℓ)σ(Z_ℓ)ᵀ + β²11ᵀ``.  σ must be positively homogeneous."""
+        act = require_homogeneous(activation, "activation")
+        Zs, X, act, beta = _check_representations(Zs, X, act, beta)
+        N = X.shape[0]
+        b2 = beta**2 * np.ones((N, N))
+        pairs = []
+        for Z in Zs[:-1]:
+            S = act(Z)
+            pairs.append((Z @ Z.T, S @ S.T + b2))
+        return cls(X @ X.T + b2, tuple(pairs), Zs[-1])
+
     @property
     def N(self) -> int:
         """Number of data points."""
@@ -426,17 +441,10 @@ def covariances(network, X) -> Covariances:
         ``K0_sigma = XXᵀ + β²11ᵀ``, pairs ``(Z_ℓZ_ℓᵀ, σ(Z_ℓ)σ(Z_ℓ)ᵀ + β²11ᵀ)`` for ℓ = 1..L−1
         and ``Z_L`` (row form: the paper's ``Z_ℓᵀZ_ℓ``).
     """
-    act = require_homogeneous(network.activation, "network.activation")
-    Zs = network.preactivations(X)
-    X = as_matrix(X, "X")
-    beta = network.beta
-    N = X.shape[0]
-    b2 = beta**2 * np.ones((N, N))
-    pairs = []
-    for Z in Zs[:-1]:
-        S = act(Z)
-        pairs.append((Z @ Z.T, S @ S.T + b2))
-    return Covariances(X @ X.T + b2, tuple(pairs), Zs[-1])
+    require_homogeneous(network.activation, "network.activation")
+    return Covariances.from_representations(
+        network.preactivations(X), X, activation=network.activation, beta=network.beta
+    )
 
 
 def covariance_loss(cov: Covariances, Y, *, lam=None, cost: str = "mse", check_range: bool = True,

@@ -234,6 +234,11 @@ def test_covariances_object():
     assert len(cov.Ks) == len(cov.K_sigmas) == 3
     for K in cov.Ks + cov.K_sigmas:
         assert np.linalg.eigvalsh(K).min() > -1e-10 * max(1.0, np.abs(K).max())
+    same = Covariances.from_representations(Zs, X, activation="relu", beta=0.5)
+    for A, B in zip(same.Ks + same.K_sigmas, cov.Ks + cov.K_sigmas):
+        np.testing.assert_array_equal(A, B)
+    with pytest.raises(ValueError, match="activation"):
+        Covariances.from_representations(Zs, X, activation="sigmoid", beta=0.5)
     with pytest.raises(ValueError):
         cov.K0_sigma[0, 0] = 1.0  # read-only
     with pytest.raises(ValueError, match="K0_sigma"):
