@@ -1,0 +1,526 @@
+r"""Exact cell representation of the covariance cone for an input Gram of rank r ≤ 3.
+
+Implements DESIGN §3.2 (paper: Jacot et al., NeurIPS 2022, §2, the cone
+``S = cone{(zzᵀ, σ(z)σ(z)ᵀ)} + (0, β²11ᵀ)`` restricted to the data range).
+
+Write every admissible pre-activation as ``z = Bᵀc`` with ``B`` (r×N) a factor of the input Gram
+(``BᵀB = K_0^σ``) and ``c ∈ R^r``.  The hyperplanes ``{c : b_iᵀc = 0}`` (``b_i`` the columns of
+``B``) cut ``R^r`` into cells (full-dimensional regions); on a cell, ``σ(Bᵀc) = D Bᵀc`` with
+``D`` the diagonal slope pattern (``a`` or ``b``).  Every cell is a pointed polyhedral cone (the
+``b_i`` span ``R^r``); a fan triangulation of its extreme rays writes it as a union of simplicial
+cones ``R_t R^r_+``.  Hence
+
+    cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ} = { Σ_t (Bᵀ R_t P_t R_tᵀ B, D_t Bᵀ R_t P_t R_tᵀ B D_t) : P_t ∈ CP_r },
+
+and ``CP_r = DNN_r`` (PSD and entrywise ≥ 0) for r ≤ 4 (Diananda; Maxfield–Minc), so the cone is
+represented *exactly* by small semidefinite blocks.  Lower-dimensional cells are closures of
+full-dimensional ones and need nothing extra.
+
+Speed (DESIGN §7): all ``P_t`` are stacked into one cvxpy variable, the per-cell sums
+``M_c = Σ_{t∈c} R_t P_t R_tᵀ`` into a second one, and ``K^σ`` is a single sparse linear map of
+the ``M_c`` (built vectorised in numpy/scipy), so the only per-simplex cvxpy objects are the small
+PSD constraints (about 1.3 ms each to compile in cvxpy 1.9; measured).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from covcone.activations import require_homogeneous
+
+__all__ = ["CellCone", "CellNeurons", "enumerate_cells", "factor_dnn"]
+
+
+# --------------------------------------------------------------------------------------------
+# arrangement of central hyperplanes in R^r, r ≤ 3
+# --------------------------------------------------------------------------------------------
+def _unit(v):
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _distinct_normals(B, tol):
+    """Unit normals of the distinct hyperplanes {c : b_iᵀc = 0} (zero and parallel columns merged)."""
+    norms = np.linalg.norm(B, axis=0)
+    scale = norms.max() if norms.size else 0.0
+    keep = norms > tol * max(scale, 1.0)
+    U = (B[:, keep] / norms[keep]).T  # m0 × r
+    reps = []
+    for u in U:
+        if not any(abs(float(u @ h)) > 1.0 - 1e-10 for h in reps):
+            reps.append(u)
+    return np.array(reps).reshape(len(reps), B.shape[0])
+
+
+def _perp2(v):
+    return np.stack([-v[..., 1], v[..., 0]], axis=-1)
+
+
+def _sectors_2d(G):
+    """Cells of a central line arrangement in R² with normals ``G`` (m×2, m ≥ 1).
+
+    Returns the list of (ray0, ray1) pairs bounding each sector in counter-clockwise order.  When
+    there is a single line the two half-planes are split at the normal (so sectors stay < π)."""
+    dirs = _unit(_perp2(G))
+    rays = np.concatenate([dirs, -dirs])
+    if len(G) == 1:
+        rays = np.concatenate([rays, G / np.linalg.norm(G), -G / np.linalg.norm(G)])
+    ang = np.arctan2(rays[:, 1], rays[:, 0])
+    order = np.argsort(ang)
+    rays = rays[order]
+    return [(rays[i], rays[(i + 1) % len(rays)]) for i in range(len(rays))]
+
+
+def _cells_r3(H, tol):
+    """Cells of a central arrangement in R³ (normals H, m×3, spanning R³).
+
+    Returns (list of cell sign vectors over the hyperplanes, list of arrays of extreme rays)."""
+    m = len(H)
+    iu, ju = np.triu_indices(m, 1)
+    V = _unit(np.cross(H[iu], H[ju]))
+    # canonical sign, then merge duplicates (≥ 3 planes through one line)
+    first = np.argmax(np.abs(V) > 1e-9, axis=1)
+    V = V * np.sign(V[np.arange(len(V)), first])[:, None]
+    _, idx = np.unique(np.round(V, 9), axis=0, return_index=True)
+    V = V[np.sort(idx)]
+    V = np.concatenate([V, -V])
+    HV = V @ H.T  # nv × m
+    S = np.where(np.abs(HV) <= tol, 0, np.sign(HV)).astype(np.int8)
+    cell_index: dict[bytes, int] = {}
+    signs: list[np.ndarray] = []
+    rays: list[list[int]] = []
+    for v_id, v in enumerate(V):
+        inc = np.flatnonzero(S[v_id] == 0)
+        # orthonormal basis of the tangent plane v^⊥
+        e1 = _unit(np.cross(v, H[inc[0]]))
+        e2 = np.cross(v, e1)
+        G = np.stack([H[inc] @ e1, H[inc] @ e2], axis=1)
+        for r0, r1 in _sectors_2d(G):
+            mid = r0 + r1
+            if np.linalg.norm(mid) < 1e-12:  # sector of angle π cannot occur for ≥ 2 lines
+                mid = _perp2(r0) * -1.0
+            loc = np.sign(G @ mid).astype(np.int8)
+            s = S[v_id].copy()
+            s[inc] = loc
+            key = s.tobytes()
+            c = cell_index.get(key)
+            if c is None:
+                c = cell_index[key] = len(signs)
+                signs.append(s)
+                rays.append([])
+            rays[c].append(v_id)
+    out_rays = []
+    for ids in rays:
+        R = V[sorted(set(ids))]
+        center = _unit(R.sum(axis=0))
+        e1 = _unit(R[0] - (R[0] @ center) * center)
+        e2 = np.cross(center, e1)
+        ang = np.arctan2(R @ e2, R @ e1)
+        out_rays.append(R[np.argsort(ang)])
+    return signs, out_rays
+
+
+def enumerate_cells(B, *, tol=1e-10):
+    r"""Cells of the arrangement ``{c ∈ R^r : b_iᵀc = 0}`` for ``B`` (r×N) of rank r ≤ 3.
+
+    Parameters
+    ----------
+    B : array_like, shape (r, N)
+        Factor of the input Gram (``z = Bᵀc``); must have full row rank r ∈ {1, 2, 3}.
+    tol : float
+        Relative tolerance for zero columns and for incidences of rays with hyperplanes.
+
+    Returns
+    -------
+    signs : ndarray of int8, shape (n_cells, N)
+        ``sign(b_iᵀc)`` at an interior point of each cell (0 for zero columns of ``B``).
+    rays : list of ndarray, each (k_c, r)
+        Unit extreme rays of each cell, in cyclic order for r = 3 (DESIGN §3.2).
+
+    Notes
+    -----
+    For N hyperplanes in general position in R³ there are ``N(N−1) + 2`` cells.
+    """
+    B = np.asarray(B, dtype=float)
+    r = B.shape[0]
+    if r not in (1, 2, 3):
+        raise ValueError(f"B: expected 1, 2 or 3 rows (rank of the input Gram), got {r}")
+    if np.linalg.matrix_rank(B) < r:
+        raise ValueError(f"B: expected full row rank {r}, got rank {np.linalg.matrix_rank(B)}")
+    H = _distinct_normals(B, tol)
+    if r == 1:
+        rays = [np.array([[1.0]]), np.array([[-1.0]])]
+    elif r == 2:
+        rays = [np.stack(pair) for pair in _sectors_2d(H)]
+    else:
+        _, rays = _cells_r3(H, tol)
+    interior = np.stack([R.sum(axis=0) for R in rays])
+    Z = interior @ B
+    scale = np.linalg.norm(B, axis=0) * np.linalg.norm(interior, axis=1)[:, None]
+    signs = np.where(np.abs(Z) <= 1e-9 * np.maximum(scale, 1e-300), 0, np.sign(Z)).astype(np.int8)
+    return signs, rays
+
+
+# --------------------------------------------------------------------------------------------
+# nonnegative Gram factorisation of tiny DNN matrices (r ≤ 3)
+# --------------------------------------------------------------------------------------------
+def _factor2(P):
+    """Nonnegative F (2×2) with FFᵀ = P for a 2×2 DNN matrix (pivot on the larger diagonal)."""
+    a, x, c = max(P[0, 0], 0.0), max(P[0, 1], 0.0), max(P[1, 1], 0.0)
+    F = np.zeros((2, 2))
+    if max(a, c) <= 0:
+        return F
+    if a >= c:
+        if a <= 0:
+            return F
+        F[0, 0] = np.sqrt(a)
+        F[1, 0] = x / F[0, 0]
+        F[1, 1] = np.sqrt(max(c - x * x / a, 0.0))
+    else:
+        F[1, 0] = np.sqrt(c)
+        F[0, 0] = x / F[1, 0]
+        F[0, 1] = np.sqrt(max(a - x * x / c, 0.0))
+    return F
+
+
+def _repair_dnn(P, iters=50):
+    """Alternating projections onto the PSD cone and the nonnegative orthant (tiny repairs)."""
+    P = 0.5 * (P + P.T)
+    for _ in range(iters):
+        P = np.maximum(P, 0.0)
+        w, Q = np.linalg.eigh(P)
+        if w[0] >= -1e-13 * max(w[-1], 1e-300):
+            break
+        P = (Q * np.maximum(w, 0.0)) @ Q.T
+        P = 0.5 * (P + P.T)
+    return np.maximum(P, 0.0)
+
+
+def factor_dnn(P):
+    r"""Factor a doubly nonnegative matrix of size r ≤ 3 as ``P = F Fᵀ`` with ``F ≥ 0``.
+
+    Exact constructive proof that DNN_r = CP_r for r ≤ 3 (DESIGN §5): pivot on the largest
+    diagonal entry i; if the Schur complement's off-diagonal entry is ≥ 0, take the full pivot
+    column and factor the 2×2 remainder; otherwise subtract only the fraction t of the pivot column
+    that zeroes entry (j, k), leaving a DNN matrix whose graph is the star j–i–k, which splits into
+    two 2×2 DNN pieces.  At most 5 columns.  The input is first repaired by a few alternating
+    projections (solver output is only approximately DNN).
+
+    Returns
+    -------
+    F : ndarray, shape (r, m), F ≥ 0
+    """
+    P = _repair_dnn(np.atleast_2d(np.asarray(P, dtype=float)))
+    r = P.shape[0]
+    if r == 1:
+        return np.sqrt(np.maximum(P, 0.0))
+    if r == 2:
+        return _factor2(P)
+    if r != 3:
+        raise ValueError(f"P: expected size 1, 2 or 3, got {r}")
+    i = int(np.argmax(np.diag(P)))
+    if P[i, i] <= 0:
+        return np.zeros((3, 1))
+    j, k = [q for q in range(3) if q != i]
+    p = P[:, i]
+    s = P[j, k] - p[j] * p[k] / P[i, i]
+    cols = []
+    if s >= 0:
+        cols.append(p / np.sqrt(P[i, i]))
+        Rm = P - np.outer(p, p) / P[i, i]
+        F2 = _factor2(Rm[np.ix_([j, k], [j, k])])
+        for col in F2.T:
+            full = np.zeros(3)
+            full[[j, k]] = col
+            cols.append(full)
+    else:
+        t = P[j, k] * P[i, i] / (p[j] * p[k])
+        cols.append(np.sqrt(t) * p / np.sqrt(P[i, i]))
+        Rm = P - t * np.outer(p, p) / P[i, i]
+        a, x, y, b, c = Rm[i, i], Rm[i, j], Rm[i, k], Rm[j, j], Rm[k, k]
+        a1 = x * x / b if b > 0 else 0.0
+        a2 = max(a - a1, 0.0)
+        for (q, d, e) in ((j, a1, x), (k, a2, y)):
+            dq = b if q == j else c
+            F2 = _factor2(np.array([[d, e], [e, dq]]))
+            for col in F2.T:
+                full = np.zeros(3)
+                full[[i, q]] = col
+                cols.append(full)
+    F = np.maximum(np.array(cols).T, 0.0)
+    return F[:, np.linalg.norm(F, axis=0) > 0] if np.any(F) else np.zeros((3, 1))
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CellNeurons:
+    r"""Neurons recovered from a solved :class:`CellCone` (DESIGN §5).
+
+    Attributes
+    ----------
+    Z : ndarray, shape (n, N)
+        Data-space pre-activations, one neuron per row: ``ZᵀZ ≈ K``,
+        ``σ(Z)ᵀσ(Z) ≈ K^σ − β²11ᵀ``.
+    C : ndarray, shape (n, r)
+        The same neurons in c-space (``Z = C B``).
+    K_error, K_sigma_error : float
+        Max-abs reconstruction errors against the cone's solved ``K`` and ``K^σ − β²11ᵀ``.
+    """
+
+    Z: np.ndarray
+    C: np.ndarray
+    K_error: float
+    K_sigma_error: float
+
+
+class CellCone:
+    r"""Exact cone ``cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}`` for r = rank ≤ 3 (DESIGN §3.2).
+
+    Parameters
+    ----------
+    B : array_like, shape (r, N)
+        Factor of the input Gram, full row rank r ∈ {1, 2, 3}; neurons are ``z = Bᵀc``.  With
+        ``B = S Vᵀ`` from the thin SVD ``A = U S Vᵀ`` of the input matrix, ``Tr[K (K_0^σ)^+]``
+        equals ``Tr M`` (see :meth:`c_matrix`).
+    activation : Activation or spec
+        Positively homogeneous σ with slopes (a, b).
+    cells : sequence of int, optional
+        Active set: indices (into the full enumeration, see :attr:`all_signs`) of the cells to
+        use.  The cone is then an inner approximation (exact when the optimum only uses them).
+    tol : float
+        Relative tolerance of the arrangement computations.
+
+    Attributes
+    ----------
+    all_signs : ndarray (n_cells_total, N)
+        Sign pattern of every cell.
+    signs, slopes : ndarray (n_cells, N)
+        Sign and slope patterns ``D`` of the active cells.
+    simplices : ndarray (T, r, r)
+        Generator matrices ``R_t`` (columns = rays) of the simplicial cones.
+    simplex_cell : ndarray (T,)
+        Index (among the active cells) of the cell of each simplex.
+    P : cvxpy.Variable (T·r(r+1)/2,)
+        Upper-triangular entries of all ``P_t`` stacked (row t, entries ``np.triu_indices(r)``).
+    Mc : cvxpy.Variable (n_cells·r(r+1)/2,)
+        Upper-triangular entries of the per-cell sums ``M_c``.
+    """
+
+    def __init__(self, B, activation, *, cells=None, tol=1e-10):
+        B = np.asarray(B, dtype=float)
+        if B.ndim != 2 or not np.all(np.isfinite(B)):
+            raise ValueError(f"B: expected a finite 2-D array (r×N), got shape {np.shape(B)}")
+        self.B = B
+        self.r, self.N = B.shape
+        self.activation = require_homogeneous(activation)
+        signs, rays = enumerate_cells(B, tol=tol)
+        self.all_signs = signs
+        self.n_cells_total = len(rays)
+        if cells is None:
+            sel = np.arange(len(rays))
+        else:
+            sel = np.unique(np.asarray(cells, dtype=int))
+            if sel.size == 0 or sel.min() < 0 or sel.max() >= len(rays):
+                raise ValueError(f"cells: expected indices in [0, {len(rays)}), got {cells!r}")
+        self.cell_ids = sel
+        self.signs = signs[sel]
+        a, b = self.activation.a, self.activation.b
+        self.slopes = np.where(self.signs >= 0, a, b)
+        Rs, owner = [], []
+        for ci, c in enumerate(sel):
+            Rc = rays[c]
+            if self.r < 3:
+                Rs.append(Rc.T)
+                owner.append(ci)
+            else:
+                for q in range(1, len(Rc) - 1):
+                    Rs.append(np.stack([Rc[0], Rc[q], Rc[q + 1]], axis=1))
+                    owner.append(ci)
+        self.simplices = np.array(Rs)
+        self.simplex_cell = np.array(owner)
+        self._build()
+        self._K = None
+        self._K_sigma = None
+
+    # ---------------------------------------------------------------- linear maps
+    def _build(self):
+        import cvxpy as cp
+
+        r, N = self.r, self.N
+        ta, tb = np.triu_indices(r)
+        ne = len(ta)
+        self._ne = ne
+        T, nc = len(self.simplices), len(self.signs)
+        R = self.simplices
+        # M_t[e'] = Σ_e coeff[t, e', e] P_t[e]
+        off = (ta != tb).astype(float)
+        coeff = (R[:, ta[:, None], ta[None, :]] * R[:, tb[:, None], tb[None, :]]
+                 + off[None, None, :] * R[:, ta[:, None], tb[None, :]] * R[:, tb[:, None], ta[None, :]])
+        rows = np.broadcast_to(self.simplex_cell[:, None, None] * ne + np.arange(ne)[None, :, None], coeff.shape)
+        cols = np.broadcast_to(np.arange(T)[:, None, None] * ne + np.arange(ne)[None, None, :], coeff.shape)
+        self._L_cell = sp.csr_matrix((coeff.ravel(), (rows.ravel(), cols.ravel())), shape=(nc * ne, T * ne))
+        # K^σ upper entries (i ≤ j) from the M_c
+        iu, ju = np.triu_indices(N)
+        Bi, Bj = self.B[:, iu].T, self.B[:, ju].T  # nu × r
+        Bs = Bi[:, ta] * Bj[:, tb] + off * Bi[:, tb] * Bj[:, ta]  # nu × ne
+        D = self.slopes
+        rr, cc, vv = [], [], []
+        chunk = max(1, int(2e6 // max(len(iu) * ne, 1)))
+        for c0 in range(0, nc, chunk):
+            c1 = min(nc, c0 + chunk)
+            Dp = D[c0:c1, iu] * D[c0:c1, ju]  # (cells, nu)
+            vals = Dp[:, :, None] * Bs[None, :, :]  # cells × nu × ne
+            ci, ui, ei = np.nonzero(vals)
+            rr.append(ui)
+            cc.append((ci + c0) * ne + ei)
+            vv.append(vals[ci, ui, ei])
+        self._L_sigma = sp.csr_matrix(
+            (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(len(iu), nc * ne)
+        )
+        self._iu, self._ju = iu, ju
+        # sym entries → full r×r (column-major vec)
+        Sf = np.zeros((r * r, ne))
+        for e, (p, q) in enumerate(zip(ta, tb)):
+            Sf[p + q * r, e] = 1.0
+            Sf[q + p * r, e] = 1.0
+        self._Sfull = Sf
+        self._Ssum = sp.csr_matrix(np.kron(np.ones((1, nc)), np.eye(ne)))
+        # variables and internal constraints
+        self.P = cp.Variable(T * ne, name="P_cells")
+        self.Mc = cp.Variable(nc * ne, name="M_cells")
+        cons = [self.P >= 0, self.Mc == self._L_cell @ self.P]
+        if r >= 2:
+            for t in range(T):
+                cons.append(cp.reshape(Sf @ self.P[t * ne:(t + 1) * ne], (r, r), order="F") >> 0)
+        self._internal = cons
+        self.M = cp.reshape(Sf @ (self._Ssum @ self.Mc), (r, r), order="F")
+        self.K_sigma_upper = self._L_sigma @ self.Mc
+
+    # ---------------------------------------------------------------- public API
+    @property
+    def n_cells(self):
+        """Number of active cells."""
+        return len(self.signs)
+
+    @property
+    def n_simplices(self):
+        """Number of simplicial cones (3×3 DNN blocks for r = 3)."""
+        return len(self.simplices)
+
+    def c_matrix(self):
+        r"""The r×r cvxpy expression ``M = Σ_t R_t P_t R_tᵀ`` (c-space second moment).
+
+        ``K = Bᵀ M B``; when ``B = S Vᵀ`` (thin SVD of the input matrix, i.e. ``B = Uᵀ A``),
+        ``Tr[K (K_0^σ)^+] = Tr M`` = the sum of squared input-weight norms (paper eq. for L^k)."""
+        return self.M
+
+    def K_expr(self):
+        """``K = Bᵀ M B`` as an N×N cvxpy expression."""
+        return self.B.T @ self.M @ self.B
+
+    def constraints(self, K=None, K_sigma_minus_bias=None):
+        r"""cvxpy constraints saying ``(K, K_sigma_minus_bias) ∈ cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}``.
+
+        Parameters
+        ----------
+        K, K_sigma_minus_bias : cvxpy expression or array, shape (N, N), optional
+            Either may be ``None`` (then only the cone's internal constraints on ``P`` and the
+            other one are returned).  For ``K_sigma_minus_bias`` only the upper triangle is
+            matched when the expression is known to be symmetric (a symmetric / PSD variable),
+            else all N² entries.
+        """
+        import cvxpy as cp
+
+        cons = list(self._internal)
+        N = self.N
+        if K is not None:
+            K = K if isinstance(K, cp.Expression) else cp.Constant(np.asarray(K, dtype=float))
+            cons.append(self.K_expr() == K)
+            self._K = K
+        if K_sigma_minus_bias is not None:
+            Ks = K_sigma_minus_bias
+            Ks = Ks if isinstance(Ks, cp.Expression) else cp.Constant(np.asarray(Ks, dtype=float))
+            flat_up = self._iu * N + self._ju
+            if Ks.is_symmetric():
+                cons.append(self.K_sigma_upper == cp.vec(Ks, order="C")[flat_up])
+            else:
+                flat_lo = self._ju * N + self._iu
+                cons.append(self.K_sigma_upper == cp.vec(Ks, order="C")[flat_up])
+                cons.append(self.K_sigma_upper == cp.vec(Ks, order="C")[flat_lo])
+            self._K_sigma = Ks
+        return cons
+
+    def values(self):
+        """Solved ``(M, K, K^σ − β²11ᵀ)`` as numpy arrays (from the cone's own variables)."""
+        if self.Mc.value is None:
+            raise RuntimeError("CellCone: no solution yet (solve a problem using constraints() first)")
+        r, N = self.r, self.N
+        M = (self._Sfull @ (self._Ssum @ self.Mc.value)).reshape(r, r, order="F")
+        K = self.B.T @ M @ self.B
+        up = self._L_sigma @ self.Mc.value
+        Ks = np.zeros((N, N))
+        Ks[self._iu, self._ju] = up
+        Ks[self._ju, self._iu] = up
+        return M, K, Ks
+
+    def P_blocks(self):
+        """The solved ``P_t`` as an array (T, r, r)."""
+        r = self.r
+        vals = self.P.value.reshape(-1, self._ne)
+        return (vals @ self._Sfull.T).reshape(-1, r, r)  # symmetric, so C/F order agree
+
+    def residual(self):
+        r"""Max violation of the cone's constraints at the current values (absolute).
+
+        Checks ``P ≥ 0``, PSD-ness of every ``P_t`` (−λ_min), ``M_c = Σ R_t P_t R_tᵀ`` and, for the
+        expressions passed to :meth:`constraints`, ``K = BᵀMB`` and ``K^σ − β²11ᵀ = Σ_c D_c BᵀM_cB D_c``.
+        """
+        if self.P.value is None:
+            raise RuntimeError("CellCone: no solution yet")
+        p = self.P.value
+        res = [max(0.0, -p.min())]
+        if self.r >= 2:
+            w = np.linalg.eigvalsh(self.P_blocks())
+            res.append(max(0.0, -w.min()))
+        res.append(np.abs(self.Mc.value - self._L_cell @ p).max())
+        _, K, Ks = self.values()
+        if self._K is not None and self._K.value is not None:
+            res.append(np.abs(np.asarray(self._K.value) - K).max())
+        if self._K_sigma is not None and self._K_sigma.value is not None:
+            res.append(np.abs(np.asarray(self._K_sigma.value) - Ks).max())
+        return float(max(res))
+
+    def neurons(self, tol=1e-9):
+        r"""Recover neurons from the solved ``P_t`` (DESIGN §5: a DNN block of size ≤ 3 factors
+        exactly as a nonnegative Gram, see :func:`factor_dnn`).
+
+        Each nonnegative factor column ``q`` of ``P_t`` gives ``c = R_t q`` in the closed simplex,
+        hence in the closed cell, so ``σ(Bᵀc) = D_t Bᵀc`` and the pair is reproduced.  Neurons
+        with ``‖z‖² ≤ tol · Tr K`` are dropped.
+
+        Returns
+        -------
+        CellNeurons
+        """
+        blocks = self.P_blocks()
+        Cs = []
+        for R, Pt in zip(self.simplices, blocks):
+            if not np.any(Pt > 0):
+                continue
+            F = factor_dnn(Pt)
+            Cs.append((R @ F).T)
+        r = self.r
+        C = np.concatenate(Cs) if Cs else np.zeros((0, r))
+        Z = C @ self.B
+        _, K, Ks = self.values()
+        sq = np.sum(Z * Z, axis=1)
+        keep = sq > tol * max(np.trace(K), 1e-300)
+        C, Z = C[keep], Z[keep]
+        S = self.activation(Z)
+        return CellNeurons(
+            Z=Z,
+            C=C,
+            K_error=float(np.abs(Z.T @ Z - K).max()) if Z.size else float(np.abs(K).max()),
+            K_sigma_error=float(np.abs(S.T @ S - Ks).max()) if Z.size else float(np.abs(Ks).max()),
+        )
