@@ -113,11 +113,8 @@ def solve(
         return solve_deep(problem, method=method, tol=tol, solver=solver, solver_opts=solver_opts,
                           time_limit=time_limit, rng=rng, verbose=verbose, **options)
     lam_arg = problem.lam if problem.cost != "interpolate" else None
-    if method in ("cells", "lifted"):
-        from .sdp import solve_with_cone
-
-        return solve_with_cone(problem.X, problem.Y, activation=problem.activation, lam=lam_arg, beta=problem.beta,
-                               cost=problem.cost, cone=method, tol=tol, solver=solver, solver_opts=solver_opts)
+    if method == "cells":
+        return _solve_cells(problem, tol=tol, solver=solver, solver_opts=solver_opts)
     from .shallow import solve_shallow
 
     return solve_shallow(
@@ -170,3 +167,45 @@ def certify(network, X, Y, *, lam=None, cost: str = "mse", beta: float | None = 
         msg = f"optimum not certified ({res.message}); valid lower bound {res.lower:.10g}, relative gap {gap:.3g}"
     return CertifyResult(loss=float(loss), lower=float(lower), gap=float(gap), is_global=is_global, optimum=optimum,
                          optimal_network=res.network if res.certified else None, solve_result=res, message=msg)
+
+
+def _solve_cells(problem, *, tol, solver, solver_opts) -> SolveResult:
+    r"""``method="cells"``: the exact cell SDP (input rank ≤ 3, DESIGN §3.2), a cross-check.
+
+    The network is rebuilt from the SDP's neurons with min-norm weights and evaluated by its
+    forward pass; the lower bound is the solver's dual objective.
+    """
+    import time
+
+    from .reformulations import min_norm_weights
+    from .result import covariance_pair, is_certified
+    from .sdp import solve_cone_program
+
+    t0 = time.perf_counter()
+    lam_arg = problem.lam if problem.cost != "interpolate" else None
+    Yarg = problem.labels if problem.cost == "cross_entropy" else problem.Y
+    res = solve_cone_program(problem.X, Yarg, activation=problem.activation, lam=lam_arg, beta=problem.beta,
+                             cost=problem.cost, cone="cells", solver=solver, solver_opts=solver_opts)
+    Z1 = res.neurons.T  # (N, n): samples as rows
+    Zs = [Z1, res.Z2.T]
+    weights = min_norm_weights(Zs, problem.X, activation=problem.activation, beta=problem.beta, check_range=False)
+    net = Network(weights, problem.activation, problem.beta)
+    from .decompose import compress
+
+    try:  # Carathéodory reduction (DESIGN §5): same covariances, at most N(N+1) neurons
+        net = compress(net, problem.X).network
+    except Exception as exc:  # noqa: BLE001 - the unreduced network stays valid; say why
+        res = type(res)(**{**res.__dict__, "message": res.message + f"; compression failed ({exc})"})
+    upper = problem.loss(net)
+    lower_from = "cells SDP dual" if res.lower_source == "dual" else None
+    lower = float(res.lower) if lower_from else float("-inf")
+    gap = relative_gap(upper, lower)
+    certified = is_certified(upper, lower, tol, lower_from) and lower <= upper + 1e-7 * max(1.0, abs(upper))
+    msg = (f"cell SDP ({res.status}): network loss {upper:.10g}, dual bound {lower:.10g}, gap {gap:.2e}; "
+           + ("certified" if certified else f"NOT certified (tol {tol:g})") + f"; {res.message}")
+    K, Ks = covariance_pair(net, problem.X)
+    return SolveResult(status="certified" if certified else ("bounded" if lower_from else "upper_only"), message=msg,
+                       upper=float(upper), lower=lower, gap=float(gap), certified=bool(certified), network=net,
+                       covariances=(K, Ks), method="cells SDP", lower_from=lower_from, solver=res.solver, tol=tol,
+                       timings={"total": time.perf_counter() - t0, "solve": res.solve_time, "build": res.build_time},
+                       history=(), n_neurons=int(net.widths[1]), solver_status=res.status)

@@ -1,0 +1,253 @@
+"""Depth-2 solver: certificates checked against independent programs and brute force."""
+import itertools
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import covcone
+from covcone.shallow import dual_bound, reduce_atoms
+
+
+def _patterns_1d(x, beta):
+    """All ReLU activation patterns of w·[x_i, β] (1-D inputs with bias): thresholds."""
+    N = len(x)
+    pats = set()
+    A = np.stack([x, beta * np.ones(N)], axis=1)
+    for ang in np.linspace(0, 2 * np.pi, 20001):
+        w = np.array([np.cos(ang), np.sin(ang)])
+        pats.add(tuple((A @ w >= 0).astype(int)))
+    # exact breakpoints: directions orthogonal to each row
+    for i in range(N):
+        for sgn in (1, -1):
+            w = sgn * np.array([-A[i, 1], A[i, 0]])
+            for eps in (1e-7, -1e-7):
+                rot = np.array([[np.cos(eps), -np.sin(eps)], [np.sin(eps), np.cos(eps)]])
+                pats.add(tuple((A @ (rot @ w) >= 0).astype(int)))
+    return A, [np.array(p) for p in pats if any(p)]
+
+
+def _patterns_sampled(A, rng, n=200000):
+    W = rng.standard_normal((A.shape[1], n))
+    P = (A @ W >= 0).astype(np.int8)
+    return [np.array(p) for p in {tuple(col) for col in P.T} if any(p)]
+
+
+def pilanci_ergen(A, y, pats, lam, beta):
+    """Independent convex program (Pilanci & Ergen 2020) with our scaling:
+    (1/N)‖Σ D_i A(v_i − w_i) + β c0 − y‖² + 2λ Σ(‖v_i‖ + ‖w_i‖) + λ c0²."""
+    N, dp = A.shape
+    P = len(pats)
+    V = cp.Variable((P, dp))
+    Wv = cp.Variable((P, dp))
+    c0 = cp.Variable()
+    pred = 0
+    cons = []
+    for i, p in enumerate(pats):
+        D = np.diag(p.astype(float))
+        pred = pred + D @ A @ (V[i] - Wv[i])
+        G = (2 * D - np.eye(N)) @ A
+        cons += [G @ V[i] >= 0, G @ Wv[i] >= 0]
+    pred = pred + beta * c0
+    obj = cp.sum_squares(pred - y) / N + 2 * lam * (cp.sum(cp.norm(V, 2, axis=1)) + cp.sum(cp.norm(Wv, 2, axis=1)))
+    if beta > 0:
+        obj = obj + lam * cp.square(c0)
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob.solve(solver="CLARABEL")
+    return prob.value
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_equals_pilanci_ergen_1d_with_bias(seed):
+    rng = np.random.default_rng(seed)
+    N, lam = 10, 0.02
+    x = np.sort(rng.uniform(-2, 2, N))
+    y = np.sin(2 * x) + 0.1 * rng.standard_normal(N)
+    res = covcone.solve(x[:, None], y[:, None], activation="relu", lam=lam, beta=1.0, cost="mse", tol=1e-9)
+    assert res.certified, res.message
+    A, pats = _patterns_1d(x, 1.0)
+    pe = pilanci_ergen(A, y, pats, lam, 1.0)
+    assert res.upper == pytest.approx(pe, rel=1e-6)
+    assert res.lower <= res.upper
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_equals_pilanci_ergen_2d_with_bias(seed):
+    rng = np.random.default_rng(seed)
+    N, lam = 8, 0.01
+    X = rng.standard_normal((N, 2))
+    y = np.tanh(X @ np.array([1.0, -1.5])) + 0.1 * rng.standard_normal(N)
+    res = covcone.solve(X, y[:, None], activation="relu", lam=lam, beta=1.0, cost="mse", tol=1e-9)
+    assert res.certified, res.message
+    A = np.hstack([X, np.ones((N, 1))])
+    pats = _patterns_sampled(A, rng)
+    pe = pilanci_ergen(A, y, pats, lam, 1.0)
+    # sampled patterns can only miss some: PE ≥ optimum; with 2e5 samples on N = 8 it is exact
+    assert res.upper == pytest.approx(pe, rel=1e-6)
+
+
+def _dense_search(X, Y, lam, rng, rounds=4):
+    """Inner approximation by a dense, locally refined set of neuron directions: a group lasso
+    over fixed unit first-layer weights (an upper bound on the optimum that tightens with
+    refinement), independent of covcone's oracle and master."""
+    N = X.shape[0]
+    A = np.hstack([X, np.ones((N, 1))])
+    dirs = rng.standard_normal((3000, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    value = np.inf
+    for r in range(rounds):
+        S = np.maximum(A @ dirs.T, 0)
+        Vv = cp.Variable((dirs.shape[0], Y.shape[1]))
+        c0 = cp.Variable((1, Y.shape[1]))
+        pred = S @ Vv + np.ones((N, 1)) @ c0
+        obj = cp.sum_squares(pred - Y) / N + 2 * lam * cp.sum(cp.norm(Vv, 2, axis=1)) + lam * cp.sum_squares(c0)
+        value = cp.Problem(cp.Minimize(obj)).solve(solver="CLARABEL")
+        active = dirs[np.linalg.norm(Vv.value, axis=1) > 1e-6]
+        scale = 0.1 / 4**r
+        near = (active[:, None, :] + scale * rng.standard_normal((active.shape[0], 300, 3))).reshape(-1, 3)
+        dirs = np.vstack([active, near / np.linalg.norm(near, axis=1, keepdims=True)])
+    return value
+
+
+def test_brute_force_tiny_vector_outputs():
+    """N = 4, 2-D inputs with bias, k = 2: a refined dense search agrees with the certificate."""
+    rng = np.random.default_rng(3)
+    N, lam = 4, 0.05
+    X = rng.standard_normal((N, 2))
+    Y = rng.standard_normal((N, 2))
+    res = covcone.solve(X, Y, activation="relu", lam=lam, beta=1.0, cost="mse", tol=1e-8)
+    assert res.certified
+    dense = _dense_search(X, Y, lam, rng)
+    # the dense search is an inner approximation: never below the certified lower bound
+    assert res.lower <= dense + 1e-8
+    assert dense <= res.upper * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu:0.2", "absolute", "linear"])
+def test_every_activation_certified_and_reproduced(activation):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((12, 2))
+    Y = rng.standard_normal((12, 2))
+    res = covcone.solve(X, Y, activation=activation, lam=0.02, beta=1.0, tol=1e-6)
+    assert res.certified, res.message
+    assert res.network.loss(X, Y, lam=0.02) == pytest.approx(res.upper, rel=1e-9)
+    assert res.lower <= res.upper + 1e-12
+
+
+def test_linear_activation_closed_form():
+    """σ linear: min (1/N)‖W A − Y‖² + 2λ‖W‖_* (nuclear norm), solved independently."""
+    rng = np.random.default_rng(11)
+    N, lam = 15, 0.05
+    X = rng.standard_normal((N, 3))
+    Y = X @ rng.standard_normal((3, 2)) + 0.3 * rng.standard_normal((N, 2))
+    res = covcone.solve(X, Y, activation="linear", lam=lam, beta=0.0, tol=1e-7)
+    assert res.certified
+    W = cp.Variable((3, 2))
+    ref = cp.Problem(cp.Minimize(cp.sum_squares(X @ W - Y) / N + 2 * lam * cp.normNuc(W))).solve(solver="CLARABEL")
+    assert res.upper == pytest.approx(ref, rel=1e-6)
+
+
+def test_interpolation_1d_relu():
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.uniform(-1, 1, 6))
+    y = rng.standard_normal(6)
+    res = covcone.solve(x[:, None], y[:, None], activation="relu", beta=1.0, cost="interpolate", tol=1e-6)
+    assert res.certified, res.message
+    assert np.allclose(res.network.forward(x[:, None])[:, 0], y, atol=1e-6)
+    assert res.network.loss(x[:, None], y[:, None], cost="interpolate") == pytest.approx(res.upper, rel=1e-9)
+
+
+def test_cross_entropy_certified():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((14, 2))
+    labels = (X[:, 0] * X[:, 1] > 0).astype(int)
+    res = covcone.solve(X, labels, activation="relu", lam=0.01, beta=1.0, cost="cross_entropy", tol=1e-5)
+    assert res.certified, res.message
+    assert res.network.loss(X, labels, lam=0.01, cost="cross_entropy") == pytest.approx(res.upper, rel=1e-9)
+
+
+def test_any_dimension_exact_oracle():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((8, 6))
+    Y = rng.standard_normal((8, 1))
+    res = covcone.solve(X, Y, activation="relu", lam=0.05, beta=1.0, tol=1e-6)
+    assert res.certified, res.message
+    assert "exact" in res.method
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lower_never_above_upper(seed):
+    rng = np.random.default_rng(100 + seed)
+    N = int(rng.integers(4, 15))
+    d = int(rng.integers(1, 3))
+    k = int(rng.integers(1, 3))
+    X = rng.standard_normal((N, d))
+    Y = rng.standard_normal((N, k))
+    lam = float(10 ** rng.uniform(-3, -1))
+    res = covcone.solve(X, Y, activation="relu", lam=lam, beta=float(rng.integers(0, 2)), tol=1e-6, rng=seed)
+    assert res.lower <= res.upper + 1e-9 * max(1, abs(res.upper))
+    assert res.network.loss(X, Y, lam=lam) == pytest.approx(res.upper, rel=1e-9)
+    assert res.certified, res.message
+    assert res.n_neurons <= N * k
+
+
+def test_dual_bound_mse_at_optimum_of_trivial_problem():
+    # Y = 0: optimum 0, Θ = 0 gives bound 0
+    lb, _ = dual_bound(np.zeros((3, 1)), 0.0, np.zeros((3, 1)), cost="mse", lam=0.1, beta=1.0)
+    assert lb == 0.0
+
+
+def test_reduce_atoms_keeps_outputs_and_penalty():
+    rng = np.random.default_rng(0)
+    S = np.maximum(rng.standard_normal((5, 30)), 0)
+    V = rng.standard_normal((30, 2)) * (rng.random((30, 1)) < 0.8)
+    keep, Vn = reduce_atoms(S, V)
+    assert len(keep) <= 5 * 2
+    assert np.allclose(S[:, keep] @ Vn, S @ V, atol=1e-9)
+    assert np.linalg.norm(Vn, axis=1).sum() <= np.linalg.norm(V, axis=1).sum() + 1e-9
+
+
+def test_bad_inputs_named():
+    X = np.zeros((5, 2))
+    Y = np.zeros((5, 1))
+    with pytest.raises(ValueError, match="lam"):
+        covcone.solve(X, Y, lam=-1.0)
+    with pytest.raises(ValueError, match="method"):
+        covcone.solve(X, Y, lam=0.1, method="magic")
+    with pytest.raises(ValueError, match="solver"):
+        covcone.solve(X, Y, lam=0.1, solver="NOPE")
+    with pytest.raises(ValueError, match="solver"):
+        covcone.solve(X, Y, lam=0.1, solver="MOSEK")
+    with pytest.raises(ValueError, match="tol"):
+        covcone.solve(X, Y, lam=0.1, tol=0)
+    with pytest.raises(ValueError, match="unknown option"):
+        covcone.solve(X, Y, lam=0.1, bogus=3)
+    with pytest.raises(ValueError, match="activation"):
+        covcone.solve(X, Y, lam=0.1, activation="sigmoid")
+
+
+def test_time_limit_is_reported():
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((60, 2))
+    Y = rng.standard_normal((60, 2))
+    res = covcone.solve(X, Y, lam=1e-4, beta=1.0, time_limit=1e-3)
+    assert res.lower <= res.upper
+    if not res.certified:
+        assert "time limit" in res.message
+
+
+def test_certify_a_perturbed_optimum():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((10, 2))
+    Y = rng.standard_normal((10, 1))
+    res = covcone.solve(X, Y, lam=0.02, beta=1.0)
+    W1, W2 = res.network.weights
+    worse = covcone.Network([W1 * 1.05, W2], "relu", 1.0)
+    cert = covcone.certify(worse, X, Y, lam=0.02)
+    assert cert.loss == pytest.approx(worse.loss(X, Y, lam=0.02), rel=1e-12)
+    assert cert.optimum == pytest.approx(res.upper, rel=1e-6)
+    assert cert.lower <= cert.loss
+    assert cert.gap >= 0
+    assert not cert.is_global
+    cert2 = covcone.certify(res.network, X, Y, lam=0.02)
+    assert cert2.is_global
