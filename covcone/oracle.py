@@ -536,23 +536,26 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2):
         s_n = np.where(up[ci, tn], -1.0, 1.0)  # sign of z_{j_{t+1}} on the arc
         W = np.stack([Bn[:, circ].T, s_t[:, None] * Bn[:, col[ci, ti]].T, s_n[:, None] * Bn[:, col[ci, tn]].T], 1)
         cells = []
-        bound = np.maximum(v_val, np.where(arc_ok, l_arc, -np.inf))
+        l_arc = np.where(arc_ok, l_arc, -np.inf)
+        bound = np.maximum(v_val, l_arc)
         for E, side in ((Ep, 1.0), (Em, -1.0)):
             Tc = (T + E[circ]).reshape(n, 3, k)
             lam, uc = _top_eig(Tc)
             g = np.einsum("nwr,nr->nw", W, uc)
             g[:, 0] *= side
             ok_p = np.all(g >= -tol, axis=1)
-            g[:, 0] *= -1  # −u: flips the sign of every wall product, the side test included
-            ok_m = np.all(-g >= -tol, axis=1)
-            g[:, 0] *= -1
-            cells.append((uc, ok_p, ok_m))
-            bound = np.maximum(bound, np.where(ok_p | ok_m, lam, -np.inf))
+            ok_m = np.all(g <= tol, axis=1)  # −u flips the sign of every product
+            lam = np.where(ok_p | ok_m, lam, -np.inf)
+            cells.append((uc, ok_p, ok_m, lam))
+            bound = np.maximum(bound, lam)
 
-        def make(idx, vert=vert, arc_vec=arc_vec, in_p=in_p, in_m=in_m, cells=cells):
-            out = [vert[idx], arc_vec[idx][in_p[idx]], -arc_vec[idx][in_m[idx]]]
-            for uc, ok_p, ok_m in cells:
-                out += [uc[idx][ok_p[idx]], -uc[idx][ok_m[idx]]]
+        def make(idx, vert=vert, arc_vec=arc_vec, in_p=in_p, in_m=in_m, cells=cells, v_val=v_val, l_arc=l_arc):
+            cut = pool.threshold - _margin(pool, scale2)  # faces of the group that still matter
+            va, la = v_val[idx] > cut, l_arc[idx] > cut
+            out = [vert[idx][va], arc_vec[idx][la & in_p[idx]], -arc_vec[idx][la & in_m[idx]]]
+            for uc, ok_p, ok_m, lam in cells:
+                lc = lam[idx] > cut
+                out += [uc[idx][lc & ok_p[idx]], -uc[idx][lc & ok_m[idx]]]
             return np.vstack(out)
 
         _evaluate_sorted(pool, bound, make, scale2)
@@ -654,16 +657,20 @@ def _zero_set_spaces(B):
 def _exact_3n_group(Theta, B, a, b, pool, scale2):
     r"""All faces ``(Zs, signs)``: on ``L = null(B[:, Zs]ᵀ)`` with basis ``Q`` the restricted
     form is ``T'T'ᵀ`` with ``T' = Qᵀ B_R D Θ_R``; its top eigenvector ``Q u`` is the candidate.
-    Faces below the pool's threshold are dropped at once, the rest evaluated in bound order."""
-    k = Theta.shape[1]
+    A face is kept only if ``+Qu`` or ``−Qu`` has the face's signs (exact membership test, the
+    minimal face of a maximiser passes it) and its eigenvalue beats the pool's threshold; the
+    kept faces are evaluated in decreasing order of the eigenvalue."""
     n_faces = 0
     bounds, cands = [], []
     tables = {}
+    bn = np.linalg.norm(B, axis=0)
+    tol = 1e-10
     for R, Q in _zero_set_spaces(B):
         nR = R.size
         if nR not in tables:
-            tables[nR] = _slope_table(nR, a, b)
-        Dt = tables[nR]
+            sg = np.where(((np.arange(2**nR)[:, None] >> np.arange(nR)[None, :]) & 1) == 1, 1.0, -1.0)
+            tables[nR] = (sg, np.where(sg > 0, a, b))
+        sg, Dt = tables[nR]
         E = Q.T @ B[:, R]  # (q, nR)
         Tq = np.einsum("qi,pi,ik->pqk", E, Dt, Theta[R], optimize=True)
         n_faces += Dt.shape[0]
@@ -674,12 +681,16 @@ def _exact_3n_group(Theta, B, a, b, pool, scale2):
         if not np.any(keep):
             continue
         _, u = _top_eig(Tq[keep])
-        bounds.append(lam[keep])
-        cands.append(u @ Q.T)
+        g = sg[keep] * (u @ E) / bn[R]  # signed, scaled z_j of +Qu on the face's coordinates
+        ok_p = np.all(g >= -tol, axis=1)
+        ok_m = np.all(g <= tol, axis=1)
+        C = u @ Q.T
+        bounds += [lam[keep][ok_p], lam[keep][ok_m]]
+        cands += [C[ok_p], -C[ok_m]]
     if bounds:
         bounds = np.concatenate(bounds)
         cands = np.vstack(cands)
-        _evaluate_sorted(pool, bounds, lambda idx: np.vstack([cands[idx], -cands[idx]]), scale2)
+        _evaluate_sorted(pool, bounds, lambda idx: cands[idx], scale2)
     return n_faces
 
 

@@ -97,6 +97,25 @@ def test_r3_arrangement_matches_sign_patterns(act, k):
         assert fast.value == pytest.approx(naive.value, abs=1e-10)
 
 
+def test_exact_paths_agree_on_many_instances():
+    """Fast arrangement, direct (naive) arrangement and 3^N patterns agree whatever the warm
+    start (the pruning tests must never drop the maximiser's face)."""
+    acts = [relu, absolute, leaky_relu(0.3), (0.5, -2.0)]
+    for seed in range(120):
+        rng = np.random.default_rng(seed)
+        act = acts[seed % 4]
+        N = int(rng.integers(2, 10))
+        B = rng.standard_normal((3, N))
+        Theta = rng.standard_normal((N, int(rng.integers(1, 4))))
+        ref = max_group_norm(Theta, B, act, _method="naive").value
+        for n_starts in (0, 64):
+            fast = max_group_norm(Theta, B, act, rng=seed, n_starts=n_starts).value
+            assert fast == pytest.approx(ref, abs=1e-10), (seed, n_starts)
+        if seed % 3 == 0:
+            full = max_group_norm(Theta, B, act, rng=seed, n_starts=0, _method="sign patterns 3^N").value
+            assert full == pytest.approx(ref, abs=1e-10), seed
+
+
 def test_r3_fast_matches_naive_larger():
     rng = np.random.default_rng(3)
     for act in (relu, absolute, leaky_relu(0.1)):
