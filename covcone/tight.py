@@ -1,0 +1,733 @@
+r"""The N²/4 tight example and its verification report (paper §4.2, Prop. 13–14; DESIGN §6).
+
+Data (samples as rows): ``X_N = I_N``, β = 0, ReLU, depth 2, and ``Y_N = EᵀE`` for the edge-vertex
+incidence matrix ``E`` of the complete bipartite graph ``K_{N/2,N/2}``:
+``Y_N = [[N/2·I, 1], [1, N/2·I]]``.  The paper's facts, each *measured* by
+:func:`verify_tight` and never assumed:
+
+1. the representation cost is ``R(X_N, Y_N) = N²`` (certified: a network's forward-pass loss
+   against a valid lower bound, DESIGN §4);
+2. the optimal hidden covariances are ``K_1 = K_1^σ = Y_N``;
+3. the optimal network has exactly ``N²/4`` hidden neurons, one per edge ``e_i + e_j``;
+4. ``Rank_σ(Y_N, Y_N) = N²/4`` (the support graph of ``K_1^σ`` is triangle-free, so the
+   edge-clique-cover bound of :func:`covcone.rank_bounds` is the number of edges);
+5. for the MSE loss with small λ the certified optimum still needs ``≥ N²/4`` neurons.
+
+Lower bounds used (all valid for the global optimum; the report says which one gave LB):
+
+* ``"exact-oracle dual"`` — from :func:`covcone.solve` with the exact ``3^N`` pricing oracle
+  (small N only);
+* ``"lifted SDP dual"`` — the dual objective of the lifted DNN relaxation
+  (:func:`covcone.sdp.solve_cone_program`, ``cone="lifted"``; optional, N ≤ ``lifted_max_n``);
+* ``"spectral dual"`` — weak duality of the group lasso (DESIGN §3.4) at a dual point Θ whose
+  feasibility is proven by a norm inequality instead of an oracle: σ = ReLU is 1-Lipschitz with
+  σ(0) = 0, so ``‖Θᵀσ(Aᵀw)‖ ≤ ‖Θ‖₂‖A‖₂`` for every unit ``w`` and ``m ≤ ‖Θ‖₂‖A‖₂``.  With the
+  dual point of the *linear* network (Θ = the polar factor of Y for interpolation, Θ = the scaled
+  residual of singular-value soft-thresholding for MSE) this is the linear network's optimum,
+  and on this example it is tight (R = 2‖Y_N‖_* = 2 Tr Y_N = N²).  It costs one SVD, so the
+  certificate is available at every N — this is why the report does not depend on the lifted
+  SDP (81 s at N = 40, DESIGN §7), which is kept as an optional cross-check.
+
+The network (the upper bound) is built by column generation: for N ≤ ``exact_max_n`` by
+:func:`covcone.solve` (exact oracle); above it by a master group lasso over neuron directions
+``z ≥ 0`` whose pricing step scores all pairs ``(e_i + e_j)/√2`` and singletons ``e_i`` by
+``‖Θᵀz‖`` (then a projected power ascent ``z ← (ΘΘᵀz)₊``) — a heuristic, which is fine because
+the upper bound is just the forward-pass loss of whatever network comes out.  Recovery: drop
+negligible neurons, re-solve the master on the support with tight tolerances, merge parallel
+neurons and reduce with :func:`covcone.decompose` (Carathéodory), rebuild the min-norm weights
+and keep the result only if its forward-pass loss did not increase.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .network import Network
+
+__all__ = ["tight_example", "verify_tight", "TightReport", "plot_width_plateau"]
+
+_RELU = "relu"
+
+
+# ------------------------------------------------------------------------------------------
+# the data
+# ------------------------------------------------------------------------------------------
+def _check_N(N) -> int:
+    if isinstance(N, (bool, np.bool_)) or not isinstance(N, numbers.Integral):
+        if isinstance(N, numbers.Real) and not isinstance(N, (bool, np.bool_)) and float(N).is_integer():
+            N = int(N)
+        else:
+            raise ValueError(f"N: expected a positive even integer, got {N!r}")
+    N = int(N)
+    if N <= 0 or N % 2:
+        raise ValueError(f"N: expected a positive even integer, got {N}")
+    return N
+
+
+def tight_example(N):
+    r"""The data ``(X_N, Y_N)`` of paper §4.2 (samples as rows).
+
+    Parameters
+    ----------
+    N : int
+        Number of data points, positive and even.
+
+    Returns
+    -------
+    X : ndarray (N, N)
+        ``I_N``.
+    Y : ndarray (N, N)
+        ``EᵀE = [[N/2·I, 1], [1, N/2·I]]`` for the complete bipartite graph ``K_{N/2,N/2}``.
+
+    Raises
+    ------
+    ValueError
+        For odd, non-positive or non-integer ``N`` (the message names ``N``).
+    """
+    N = _check_N(N)
+    h = N // 2
+    Y = np.zeros((N, N))
+    Y[:h, h:] = 1.0
+    Y[h:, :h] = 1.0
+    Y += h * np.eye(N)
+    return np.eye(N), Y
+
+
+def _edges(N):
+    h = N // 2
+    I, J = np.meshgrid(np.arange(h), np.arange(h, N), indexing="ij")
+    return I.ravel(), J.ravel()
+
+
+# ------------------------------------------------------------------------------------------
+# the report
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TightReport:
+    r"""Outcome of :func:`verify_tight`.
+
+    Attributes
+    ----------
+    N : int
+    checks : tuple of (name, measured, expected, passed)
+        ``measured`` and ``expected`` are short strings with the measured figures.
+    passed : bool
+        All checks passed.
+    upper, lower : float
+        Interpolation cost: forward-pass loss of ``network`` and the best valid lower bound.
+    lower_from : str or None
+        Which bound gave ``lower``.
+    bounds : dict
+        Every lower bound computed, by source (interpolation and MSE).
+    network : Network
+        The recovered optimal network (N²/4 edge neurons when the checks pass).
+    mse_network : Network or None
+        The network recovered for the MSE variant.
+    lam : float
+        λ of the MSE variant.
+    timings : dict
+        Seconds per phase.
+    messages : tuple of str
+    """
+
+    N: int
+    checks: tuple
+    passed: bool
+    upper: float
+    lower: float
+    lower_from: str | None
+    bounds: dict
+    network: object
+    mse_network: object
+    lam: float
+    timings: dict = field(default_factory=dict)
+    messages: tuple = ()
+
+    def table(self) -> str:
+        """A plain-text table of the checks."""
+        rows = [("check", "measured", "expected", "result")]
+        rows += [(n, m, e, {True: "PASS", False: "FAIL", None: "OPEN"}[p]) for n, m, e, p in self.checks]
+        w = [max(len(r[i]) for r in rows) for i in range(4)]
+        line = "  ".join("-" * x for x in w)
+        out = [f"covcone tight example (paper §4.2), N = {self.N}: {'PASSED' if self.passed else 'FAILED'}",
+               "  ".join(f"{c:<{w[i]}}" for i, c in enumerate(rows[0])), line]
+        out += ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)) for r in rows[1:]]
+        out.append(line)
+        out.append("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in self.timings.items()))
+        out += [f"- {m}" for m in self.messages]
+        return "\n".join(out)
+
+    def summary(self) -> dict:
+        """A JSON-serialisable summary (no arrays)."""
+        net = self.network
+        out = {
+            "N": self.N,
+            "passed": bool(self.passed),
+            "upper": _num(self.upper),
+            "lower": _num(self.lower),
+            "lower_from": self.lower_from,
+            "bounds": {k: _num(v) for k, v in self.bounds.items()},
+            "lam_mse": self.lam,
+            "n_neurons": int(net.widths[1]) if net is not None else None,
+            "checks": [{"name": n, "measured": m, "expected": e, "passed": None if p is None else bool(p)}
+                       for n, m, e, p in self.checks],
+            "timings": {k: round(float(v), 4) for k, v in self.timings.items()},
+            "messages": list(self.messages),
+        }
+        json.dumps(out)  # fail here, not in the caller, if something is not serialisable
+        return out
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else str(x)
+
+
+# ------------------------------------------------------------------------------------------
+# lower bounds
+# ------------------------------------------------------------------------------------------
+def spectral_dual_bound(X, Y, *, cost="interpolate", lam=None):
+    r"""Lower bound on the depth-2 ReLU optimum from a spectrally certified dual point (β = 0).
+
+    Weak duality (DESIGN §3.4): for any Θ (N×k) and any ``m ≥ max_{‖w‖=1} ‖Θᵀσ(Xw)‖`` the value
+    ``shallow.dual_bound(Θ, m, …)`` is ≤ the optimum.  For ReLU ``‖σ(Xw)‖ ≤ ‖Xw‖ ≤ ‖X‖₂``, so
+    ``m = ‖Θ‖₂‖X‖₂`` (padded by 1e-12 relative for round-off) is valid without any oracle.
+    Θ is the optimal dual point of the linear network on ``X = I``-like data: the polar factor
+    of ``Y`` (interpolation) or ``(2/N)(Y − Z)`` with ``Z`` the soft-thresholded ``Y`` (MSE).
+    """
+    from .shallow import dual_bound
+
+    X = np.asarray(X, dtype=float)
+    Y = np.asarray(Y, dtype=float)
+    N = Y.shape[0]
+    U, s, Vt = np.linalg.svd(Y, full_matrices=False)
+    r = int(np.sum(s > 1e-12 * max(s[0], 1e-300)))
+    if cost == "interpolate":
+        Theta = U[:, :r] @ Vt[:r]
+        lam_eff = 1.0
+    else:
+        Z = (U * np.maximum(s - lam * N, 0.0)) @ Vt
+        Theta = 2.0 / N * (Y - Z)
+        lam_eff = lam
+    m = np.linalg.norm(Theta, 2) * np.linalg.norm(X, 2) * (1 + 1e-12)
+    lb, _ = dual_bound(Theta, m, Y, cost=cost, lam=lam_eff, beta=0.0)
+    return float(lb)
+
+
+# ------------------------------------------------------------------------------------------
+# column generation over nonnegative directions (X = I, β = 0, ReLU)
+# ------------------------------------------------------------------------------------------
+def _clarabel_tight(solver, solver_opts):
+    opts = dict(solver_opts or {})
+    if solver == "CLARABEL":
+        for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas", "tol_ktratio"):
+            opts.setdefault(key, 1e-12)
+    return opts
+
+
+def _master(S, Y, cost, lam, solver, solver_opts):
+    r"""Group lasso over the columns S (N×m): returns (V (m×k), Θ (N×k), status)."""
+    import cvxpy as cp
+
+    from .backends import INACCURATE_STATUSES, SolverError
+
+    N, k = Y.shape
+    m = S.shape[1]
+    V = cp.Variable((m, k))
+    pen = 2 * cp.sum(cp.norm(V, 2, axis=1))
+    cons = []
+    if cost == "interpolate":
+        cons = [S @ V == Y]
+        obj = pen
+    else:
+        obj = cp.sum_squares(S @ V - Y) / N + lam * pen
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    try:
+        prob.solve(solver=solver, **(solver_opts or {}))
+    except cp.error.SolverError as exc:
+        raise SolverError(f"tight example master ({cost}, {m} neurons): solver {solver} failed: {exc}") from exc
+    if prob.status not in ("optimal",) + INACCURATE_STATUSES or V.value is None:
+        raise SolverError(f"tight example master ({cost}, {m} neurons): solver {solver} returned status {prob.status!r}")
+    Vv = np.asarray(V.value, dtype=float).reshape(m, k)
+    if cost == "interpolate":
+        Theta = np.asarray(cons[0].dual_value, dtype=float).reshape(N, k)
+        if np.sum(Theta * Y) < 0:
+            Theta = -Theta
+    else:
+        Theta = 2.0 / N * (Y - S @ Vv)
+    return Vv, Theta, prob.status
+
+
+def _pair_seeds(N):
+    I, J = np.triu_indices(N, 1)
+    C = np.zeros((I.size + N, N))
+    C[np.arange(I.size), I] = C[np.arange(I.size), J] = 1 / np.sqrt(2)
+    C[I.size + np.arange(N), np.arange(N)] = 1.0
+    return C
+
+
+def _ascent(G, C, iters=100):
+    """Projected power ascent z ← (Gz)₊ / ‖·‖ on the rows of C (a heuristic)."""
+    for _ in range(iters):
+        Z = np.maximum(C @ G, 0.0)
+        nrm = np.linalg.norm(Z, axis=1, keepdims=True)
+        Z = np.where(nrm > 0, Z / np.where(nrm > 0, nrm, 1.0), C)
+        if np.allclose(Z, C, atol=1e-13):
+            return Z
+        C = Z
+    return C
+
+
+def _column_generation(Y, cost, lam, solver, solver_opts, max_rounds=30):
+    r"""Columns (unit z ≥ 0, rows of C) and output vectors V of a depth-2 ReLU net on X = I."""
+    N = Y.shape[0]
+    lam_eff = 1.0 if cost == "interpolate" else lam
+    seeds = _pair_seeds(N)
+    C = np.eye(N)  # singletons: any Y is interpolable
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        V, Theta, _ = _master(C.T, Y, cost, lam, solver, solver_opts)
+        G = Theta @ Theta.T
+        vals = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", seeds, G, seeds), 0.0))
+        top = seeds[np.argsort(-vals)[: max(4, N)]]
+        cand = np.vstack([seeds, _ascent(G, top)])
+        vals = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", cand, G, cand), 0.0))
+        new = cand[vals > 2 * lam_eff * (1 + 1e-7)]
+        if new.shape[0] == 0:
+            break
+        # keep the support, add the new columns (duplicates are harmless but wasteful)
+        norms = np.linalg.norm(V, axis=1)
+        C = np.vstack([C[norms > 1e-9 * max(norms.max(initial=0.0), 1e-300)], new])
+        C = np.unique(np.round(C, 12), axis=0)
+    return C, V, rounds
+
+
+# ------------------------------------------------------------------------------------------
+# recovery: prune, polish, merge + Carathéodory, min-norm rebuild
+# ------------------------------------------------------------------------------------------
+def _balanced_network(C, V):
+    """W_1 rows √‖v_j‖ z_jᵀ, W_2 columns v_j / √‖v_j‖ (X = I, β = 0)."""
+    norms = np.linalg.norm(V, axis=1)
+    keep = norms > 0
+    C, V, t = C[keep], V[keep], np.sqrt(norms[keep])
+    W1 = np.hstack([t[:, None] * C, np.zeros((C.shape[0], 1))])
+    W2 = np.hstack([(V / t[:, None]).T, np.zeros((V.shape[1], 1))])
+    return Network([W1, W2], _RELU, 0.0)
+
+
+def _loss(net, X, Y, cost, lam):
+    if cost == "interpolate":
+        return net.loss(X, Y, cost="interpolate")
+    return net.loss(X, Y, lam=lam, cost=cost)
+
+
+def _min_norm_rebuild(Z, Yhat):
+    """Network with pre-activations Z (neurons × N) on X = I and min-norm output weights."""
+    S = np.maximum(Z, 0.0)  # σ(Z), neurons × N
+    W2 = np.linalg.lstsq(S.T, Yhat, rcond=None)[0].T  # k × n
+    W1 = np.hstack([Z, np.zeros((Z.shape[0], 1))])
+    return Network([W1, np.hstack([W2, np.zeros((W2.shape[0], 1))])], _RELU, 0.0)
+
+
+def _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label):
+    """Prune → polish → decompose → min-norm rebuild; returns the best network by forward pass."""
+    from .backends import SolverError
+    from .decompose import decompose
+
+    net = _balanced_network(C, V)
+    best = (_loss(net, X, Y, cost, lam), net)
+    norms = np.linalg.norm(V, axis=1)
+    keep = norms > 1e-6 * max(norms.max(initial=0.0), 1e-300)
+    # polish on the support plus the pair directions (exact-oracle neurons are eigenvectors of
+    # near-optimal face forms, accurate only to the master's tolerance)
+    Cp = np.unique(np.round(np.vstack([C[keep], _pair_seeds(C.shape[1])]), 12), axis=0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Vp, _, _ = _master(Cp.T, Y, cost, lam, solver, _clarabel_tight(solver, solver_opts))
+        net_p = _balanced_network(Cp, Vp)
+        loss_p = _loss(net_p, X, Y, cost, lam)
+        if loss_p <= best[0] * (1 + 1e-9) + 1e-12:
+            best = (loss_p, net_p)
+    except SolverError as exc:
+        notes.append(f"{label}: polishing on the support failed ({exc}); kept the unpolished network")
+    # interior-point masters leave tiny weights on many columns: drop them and re-solve, and
+    # keep the sparser network only if its forward-pass loss is not worse (relative 1e-10)
+    for thr in (1e-4, 1e-2):
+        W1 = best[1].weights[0][:, :-1]
+        w = np.linalg.norm(W1, axis=1) ** 2  # balanced: ‖v_j‖ = ‖row_j‖²
+        Cb = W1 / np.where(w > 0, np.sqrt(w), 1.0)[:, None]
+        keep = w > thr * max(w.max(initial=0.0), 1e-300)
+        if keep.all() or not keep.any():
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                Vs, _, _ = _master(Cb[keep].T, Y, cost, lam, solver, _clarabel_tight(solver, solver_opts))
+        except SolverError:
+            continue
+        net_s = _balanced_network(Cb[keep], Vs)
+        loss_s = _loss(net_s, X, Y, cost, lam)
+        if loss_s <= best[0] * (1 + 1e-10) + 1e-12:
+            notes.append(f"{label}: pruned {int((~keep).sum())} neurons of weight < {thr:g}·max "
+                         f"(loss change {(loss_s - best[0]) / max(1.0, abs(best[0])):+.1e} relative)")
+            best = (min(loss_s, best[0]), net_s) if loss_s <= best[0] else (loss_s, net_s)
+    net = best[1]
+    Z = net.weights[0][:, :-1]  # neurons' pre-activations on X = I (rows)
+    n_before = Z.shape[0]
+    dec = decompose(Z, activation=_RELU, tol=1e-9)
+    Yhat = net.forward(X)
+    net_r = _min_norm_rebuild(dec.Z, Y if cost == "interpolate" else Yhat)
+    loss_r = _loss(net_r, X, Y, cost, lam)
+    change = (loss_r - best[0]) / max(1.0, abs(best[0]))
+    if np.isfinite(loss_r) and change <= 1e-9:
+        notes.append(f"{label}: merge + Carathéodory reduced {n_before} → {dec.n_after} neurons; "
+                     f"min-norm rebuild changed the loss by {change:+.1e} (relative)")
+        return loss_r, net_r
+    notes.append(f"{label}: reduction to {dec.n_after} neurons would change the loss by {change:+.1e}; "
+                 f"kept the {n_before}-neuron network")
+    return best
+
+
+def _build_network(X, Y, cost, lam, solver, solver_opts, exact, notes, label):
+    """(upper, network, exact-oracle lower or None, seconds)."""
+    t0 = time.perf_counter()
+    lower = None
+    if exact:
+        from . import solve
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = solve(X, Y, activation=_RELU, lam=lam if cost != "interpolate" else None, beta=0.0, cost=cost,
+                        tol=1e-6, solver=solver, solver_opts=solver_opts, rng=0)
+        W1, W2 = res.network.weights
+        C, V = W1[:, :-1], W2[:, :-1].T * np.linalg.norm(W1[:, :-1], axis=1)[:, None]
+        nz = np.linalg.norm(C, axis=1) > 0
+        C, V = C[nz] / np.linalg.norm(C[nz], axis=1, keepdims=True), V[nz]
+        if res.lower_from == "exact-oracle dual":
+            lower = float(res.lower)
+        notes.append(f"{label}: covcone.solve ({res.method}): {res.message}")
+    else:
+        C, V, rounds = _column_generation(Y, cost, lam, solver, solver_opts)
+        notes.append(f"{label}: column generation over pair-seeded directions, {rounds} master rounds")
+    upper, net = _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label)
+    return float(upper), net, lower, time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------
+# structure checks
+# ------------------------------------------------------------------------------------------
+def _edge_structure(net, N, tol=1e-6):
+    """(number of neurons, number of them that are edge indicators, distinct edges hit)."""
+    Z = net.weights[0][:, :-1]
+    Z = Z[np.linalg.norm(Z, axis=1) > 0]
+    h = N // 2
+    hits = set()
+    n_edge = 0
+    for z in Z:
+        top = np.max(np.abs(z))
+        u = z / top
+        big = np.flatnonzero(np.abs(u) > 0.5)
+        if big.size != 2:
+            continue
+        i, j = int(big[0]), int(big[1])
+        ind = np.zeros(N)
+        ind[[i, j]] = 1.0
+        if i < h <= j and np.max(np.abs(u - ind)) <= tol:
+            n_edge += 1
+            hits.add((i, j))
+    return Z.shape[0], n_edge, len(hits)
+
+
+def _triangle_free(adj):
+    A = adj.astype(float)
+    np.fill_diagonal(A, 0.0)
+    return bool(np.trace(A @ A @ A) < 0.5)
+
+
+def _rel(A, B):
+    return float(np.max(np.abs(A - B)) / max(np.max(np.abs(B)), 1e-300))
+
+
+# ------------------------------------------------------------------------------------------
+# the verification
+# ------------------------------------------------------------------------------------------
+def verify_tight(N, *, cost="interpolate", lam=None, solver=None, Y=None, solver_opts=None, tol=1e-6,
+                 exact_max_n=0, lifted_max_n=16, mse=True) -> TightReport:
+    r"""Measure the five facts of paper §4.2 (Prop. 13–14) on ``(X_N, Y_N)``; see the module doc.
+
+    Parameters
+    ----------
+    N : int
+        Even, positive.
+    cost : {"interpolate", "mse"}
+        The loss of the main certificate (checks 1–4).  ``"interpolate"``: the representation
+        cost, expected ``N²``.  ``"mse"``: checks 1–4 are done on the MSE optimum with ``lam``
+        (its value is then compared with the bound, not with ``N²``).
+    lam : float, optional
+        λ of the MSE variant (check 5), default ``1/N²`` (loss of order 1, so the absolute gap
+        tolerance is also relative; the shrinkage λN = 1/N of the outputs is small).
+    solver, solver_opts :
+        cvxpy solver (None: best installed) and options for the masters and SDPs.
+    Y : array (N, N), optional
+        Targets overriding ``Y_N`` (e.g. a corrupted ``Y_N``: the checks then compare what is
+        measured on ``Y`` with the paper's values for ``Y_N`` and fail).
+    tol : float
+        Relative tolerance of the certificate ``(UB − LB)/max(1, UB)`` and of the cost ``N²``.
+    exact_max_n : int
+        Largest N for which the network comes from :func:`covcone.solve` with the exact
+        ``3^N`` oracle (its exact-oracle dual is then a second lower bound).
+    lifted_max_n : int
+        Largest N for which the lifted SDP dual is computed as an extra lower bound (0: never).
+    mse : bool
+        Run check 5 (the MSE variant).
+
+    Returns
+    -------
+    TightReport
+    """
+    N = _check_N(N)
+    if cost not in ("interpolate", "mse"):
+        raise ValueError(f"cost: expected 'interpolate' or 'mse', got {cost!r}")
+    if lam is None:
+        lam = 1.0 / N**2
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam <= 0:
+        raise ValueError(f"lam: expected a positive number, got {lam!r}")
+    lam = float(lam)
+    from .backends import choose_solver
+
+    solver = choose_solver(solver)
+    X, Y_N = tight_example(N)
+    if Y is None:
+        Y = Y_N
+    else:
+        Y = np.asarray(Y, dtype=float)
+        if Y.shape != (N, N) or not np.all(np.isfinite(Y)):
+            raise ValueError(f"Y: expected a finite array of shape ({N}, {N}), got shape {Y.shape}")
+    h = N // 2
+    n_edges = h * h
+    notes, checks, timings = [], [], {}
+    t_all = time.perf_counter()
+    exact = N <= exact_max_n
+
+    # -- (1) the certified cost ----------------------------------------------------------------
+    main_lam = None if cost == "interpolate" else lam
+    upper, net, lb_exact, timings["network"] = _build_network(X, Y, cost, main_lam, solver, solver_opts, exact,
+                                                             notes, "main")
+    t0 = time.perf_counter()
+    bounds = {"spectral dual": spectral_dual_bound(X, Y, cost=cost, lam=main_lam)}
+    timings["spectral bound"] = time.perf_counter() - t0
+    if lb_exact is not None:
+        bounds["exact-oracle dual"] = lb_exact
+    if N <= lifted_max_n:
+        t0 = time.perf_counter()
+        try:
+            from .backends import SolverError
+            from .sdp import solve_cone_program
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lifted = solve_cone_program(X, Y, activation=_RELU, lam=main_lam, beta=0.0, cost=cost, cone="lifted",
+                                            solver=solver, solver_opts=solver_opts)
+            if lifted.lower_source == "dual" and np.isfinite(lifted.lower):
+                bounds["lifted SDP dual"] = float(lifted.lower)
+                notes.append(f"lifted SDP: {lifted.message}, value {lifted.value:.10g}")
+            else:
+                notes.append(f"lifted SDP gave no dual bound ({lifted.message})")
+        except (ImportError, SolverError, ValueError) as exc:
+            notes.append(f"lifted SDP bound unavailable: {exc}")
+        timings["lifted SDP"] = time.perf_counter() - t0
+    else:
+        notes.append(f"lifted SDP not run (N = {N} > lifted_max_n = {lifted_max_n})")
+    lower_from = max(bounds, key=bounds.get)
+    lower = bounds[lower_from]
+    from .result import relative_gap
+
+    gap = relative_gap(upper, lower)
+    inconsistent = lower > upper + 1e-7 * max(1.0, abs(upper))
+    certified = bool(np.isfinite(upper) and gap <= tol and not inconsistent)
+    if cost == "interpolate":
+        target_ok = bool(np.isfinite(upper) and abs(upper - N**2) <= tol * N**2
+                         and abs(lower - N**2) <= tol * N**2)
+        expected = f"UB = LB = N² = {N**2} (gap ≤ {tol:g})"
+    else:
+        target_ok = True
+        expected = f"UB = LB (gap ≤ {tol:g})"
+    checks.append((
+        "1 cost certified",
+        f"UB {upper:.10g} (forward pass), LB {lower:.10g} ({lower_from}), gap {gap:.1e}"
+        + (" INCONSISTENT" if inconsistent else ""),
+        expected,
+        certified and target_ok,
+    ))
+
+    # -- (2) covariances ----------------------------------------------------------------------
+    from .result import covariance_pair
+
+    K, Ks = covariance_pair(net, X)
+    eK, eS = _rel(K, Y_N), _rel(Ks, Y_N)
+    cov_tol = 1e-5
+    checks.append((
+        "2 K_1 = K_1^σ = Y_N",
+        f"max|K_1 − Y_N| {eK:.1e}, max|K_1^σ − Y_N| {eS:.1e} (relative)",
+        f"≤ {cov_tol:g}" + ("" if cost == "interpolate" else " (MSE: not expected)"),
+        bool(eK <= cov_tol and eS <= cov_tol) if cost == "interpolate" else True,
+    ))
+
+    # -- (3) N²/4 edge neurons ------------------------------------------------------------------
+    n_neur, n_edge, n_hit = _edge_structure(net, N)
+    checks.append((
+        "3 N²/4 edge neurons",
+        f"{n_neur} neurons, {n_edge} are edge indicators e_i + e_j (i ≤ N/2 < j), {n_hit} distinct edges",
+        f"{n_edges} neurons = {n_edges} distinct edges",
+        bool(n_neur == n_edges and n_edge == n_edges and n_hit == n_edges),
+    ))
+
+    # -- (4) Rank_σ ----------------------------------------------------------------------------
+    from .decompose import rank_bounds
+
+    t0 = time.perf_counter()
+    rb = rank_bounds(K, Ks, activation=_RELU, beta=0.0, Z=net.preactivations(X)[0].T, rtol=1e-7)
+    timings["rank bounds"] = time.perf_counter() - t0
+    checks.append((
+        "4 Rank_σ = N²/4",
+        f"{rb.lower} ≤ Rank_σ ≤ {rb.upper} ({rb.lower_reason.split(';')[0]})",
+        f"{n_edges} ≤ Rank_σ ≤ {n_edges}",
+        bool(rb.lower == n_edges and rb.upper == n_edges),
+    ))
+
+    # -- (5) MSE variant ------------------------------------------------------------------------
+    mse_net = None
+    if mse:
+        up_m, mse_net, lb_m_exact, timings["mse network"] = _build_network(
+            X, Y, "mse", lam, solver, solver_opts, exact, notes, "mse")
+        bm = {"spectral dual": spectral_dual_bound(X, Y, cost="mse", lam=lam)}
+        if lb_m_exact is not None:
+            bm["exact-oracle dual"] = lb_m_exact
+        src = max(bm, key=bm.get)
+        lo_m = bm[src]
+        for k_, v_ in bm.items():
+            bounds[f"mse {k_}"] = v_
+        bounds["mse upper"] = up_m
+        gap_m = relative_gap(up_m, lo_m)
+        Km, Ksm = covariance_pair(mse_net, X)
+        Zm = mse_net.preactivations(X)[0].T
+        rbm = rank_bounds(Km, Ksm, activation=_RELU, beta=0.0, Z=Zm, rtol=1e-7)
+        I, J = _edges(N)
+        thr = 1e-7 * np.max(np.abs(Ksm))
+        has_edges = bool(np.all(Ksm[I, J] > thr))
+        n_m, n_edge_m, n_hit_m = _edge_structure(mse_net, N)
+        checks.append((
+            "5a MSE optimum certified, uses the N²/4 edges",
+            f"λ = {lam:.3g}: UB {up_m:.10g}, LB {lo_m:.10g} ({src}), gap {gap_m:.1e}; {n_m} neurons, "
+            f"{n_hit_m} distinct edge neurons; bipartite edges in supp K_1^σ: {'all' if has_edges else 'NOT all'}",
+            f"gap ≤ {tol:g}, {n_edges} edge neurons, all edges in the support",
+            bool(gap_m <= tol and has_edges and n_hit_m == n_edges),
+        ))
+        # rank_bounds' clique-cover bound needs a triangle-free support; at the MSE optimum the
+        # support of K_1^σ is measured, not assumed, so this check may stay open (passed=None).
+        tri_free = _triangle_free(np.abs(Ksm) > 1e-7 * np.max(np.abs(Ksm)))
+        checks.append((
+            "5b Rank_σ ≥ N²/4 at the MSE optimum",
+            f"rank_bounds: {rbm.lower} ≤ Rank_σ ≤ {rbm.upper}; support of K_1^σ "
+            f"{'triangle-free' if tri_free else 'has triangles (clique-cover bound does not give N²/4)'}",
+            f"Rank_σ ≥ {n_edges} certified by rank_bounds",
+            True if rbm.lower >= n_edges else None,
+        ))
+    timings["total"] = time.perf_counter() - t_all
+    passed = all(c[3] is not False for c in checks)
+    return TightReport(
+        N=N, checks=tuple(checks), passed=bool(passed), upper=float(upper), lower=float(lower), lower_from=lower_from,
+        bounds=bounds, network=net, mse_network=mse_net, lam=lam, timings=timings, messages=tuple(notes),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# the width plateau figure
+# ------------------------------------------------------------------------------------------
+def plot_width_plateau(report, path, *, widths=None, seeds=3, lam=None, steps=2000, rng=0):
+    r"""PNG: best MSE loss reached by gradient training at widths around ``N²/4`` vs the optimum.
+
+    For each width, ``seeds`` runs of Adam then L-BFGS (torch, float64) on the MSE loss with the
+    report's λ; the best loss per width is plotted with the certified MSE optimum (the report's
+    upper bound for the MSE variant) as a horizontal line and ``N²/4`` as a vertical one.  Below
+    ``N²/4`` the optimum cannot be reached (Prop. 14); at and above it it can.
+
+    Needs ``matplotlib`` and ``torch`` (``pip install 'covcone[plot,torch]'``).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("plot_width_plateau needs matplotlib: pip install 'covcone[plot]'") from exc
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError("plot_width_plateau needs torch: pip install 'covcone[torch]'") from exc
+    if not isinstance(report, TightReport):
+        raise ValueError(f"report: expected a TightReport from verify_tight, got {type(report).__name__}")
+    N = report.N
+    X, Y = tight_example(N)
+    lam = report.lam if lam is None else float(lam)
+    q = N * N // 4
+    if widths is None:
+        widths = sorted({max(1, q // 4), max(1, q // 2), max(1, q - 1), q, q + max(1, q // 4), 2 * q})
+    widths = [int(w) for w in widths]
+    optimum = report.bounds.get("mse upper")
+    lower = max((v for k, v in report.bounds.items() if k.startswith("mse ") and k != "mse upper"), default=None)
+    gen = torch.Generator().manual_seed(int(rng))
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+    best = []
+    for w in widths:
+        vals = []
+        for _ in range(int(seeds)):
+            W1 = (torch.randn(w, N, generator=gen, dtype=torch.float64) / math.sqrt(N)).requires_grad_()
+            W2 = (torch.randn(N, w, generator=gen, dtype=torch.float64) / math.sqrt(w)).requires_grad_()
+
+            def loss_fn():
+                out = torch.relu(Xt @ W1.T) @ W2.T
+                return ((out - Yt) ** 2).sum() / N + lam * ((W1**2).sum() + (W2**2).sum())
+
+            opt = torch.optim.Adam([W1, W2], lr=1e-2)
+            for _ in range(int(steps)):
+                opt.zero_grad()
+                loss = loss_fn()
+                loss.backward()
+                opt.step()
+            lbfgs = torch.optim.LBFGS([W1, W2], max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-15,
+                                      line_search_fn="strong_wolfe")
+
+            def closure():
+                lbfgs.zero_grad()
+                loss = loss_fn()
+                loss.backward()
+                return loss
+
+            lbfgs.step(closure)
+            vals.append(float(loss_fn().detach()))
+        best.append(min(vals))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(widths, best, "o-", label=f"best of {seeds} (Adam + L-BFGS)")
+    if optimum is not None:
+        ax.axhline(optimum, color="k", ls="--", label=f"certified optimum {optimum:.6g}")
+    if lower is not None:
+        ax.axhline(lower, color="g", ls=":", label="lower bound")
+    ax.axvline(q, color="r", ls=":", label=f"N²/4 = {q}")
+    ax.set_xlabel("hidden width")
+    ax.set_ylabel("MSE + λ‖W‖² (best reached)")
+    ax.set_title(f"Tight example N = {N}, λ = {lam:.3g}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return {"widths": widths, "best": best, "optimum": optimum}
