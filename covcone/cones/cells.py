@@ -491,13 +491,17 @@ class CellCone:
             res.append(np.abs(np.asarray(self._K_sigma.value) - Ks).max())
         return float(max(res))
 
-    def neurons(self, tol=1e-9):
+    def neurons(self, tol=1e-9, merge_tol=1e-6):
         r"""Recover neurons from the solved ``P_t`` (DESIGN §5: a DNN block of size ≤ 3 factors
         exactly as a nonnegative Gram, see :func:`factor_dnn`).
 
         Each nonnegative factor column ``q`` of ``P_t`` gives ``c = R_t q`` in the closed simplex,
-        hence in the closed cell, so ``σ(Bᵀc) = D_t Bᵀc`` and the pair is reproduced.  Neurons
-        with ``‖z‖² ≤ tol · Tr K`` are dropped.
+        hence in the closed cell, so ``σ(Bᵀc) = D_t Bᵀc`` and the pair is reproduced exactly.
+        Then (i) neurons with ``‖z‖² ≤ tol · Tr K`` are dropped and (ii) neurons whose directions
+        agree to ``1 − cos ≤ merge_tol`` are merged into one (``z = (Σ‖z_j‖²)^{1/2} û``: exact
+        for parallel neurons by positive homogeneity; an optimal neuron sitting on a ray shared by
+        several simplices is otherwise split among them).  The reported errors are measured after
+        both steps.  A Carathéodory reduction (DESIGN §5) is left to the caller.
 
         Returns
         -------
@@ -512,11 +516,29 @@ class CellCone:
             Cs.append((R @ F).T)
         r = self.r
         C = np.concatenate(Cs) if Cs else np.zeros((0, r))
-        Z = C @ self.B
         _, K, Ks = self.values()
-        sq = np.sum(Z * Z, axis=1)
-        keep = sq > tol * max(np.trace(K), 1e-300)
-        C, Z = C[keep], Z[keep]
+        sq = np.sum(C * C, axis=1)  # c-space norms; data-space norms via B below
+        Z = C @ self.B
+        sqz = np.sum(Z * Z, axis=1)
+        keep = sqz > tol * max(np.trace(K), 1e-300)
+        C, sq = C[keep], sq[keep]
+        if len(C) and merge_tol > 0:
+            order = np.argsort(-sq)
+            C, sq = C[order], sq[order]
+            U = C / np.sqrt(sq)[:, None]
+            label = -np.ones(len(C), dtype=int)
+            for i in range(len(C)):
+                if label[i] < 0:
+                    close = (label < 0) & (U @ U[i] >= 1.0 - merge_tol)
+                    label[close] = i
+            heads = np.unique(label)
+            merged = []
+            for h in heads:
+                members = label == h
+                u = C[members].sum(axis=0)
+                merged.append(u / np.linalg.norm(u) * np.sqrt(sq[members].sum()))
+            C = np.array(merged)
+        Z = C @ self.B
         S = self.activation(Z)
         return CellNeurons(
             Z=Z,

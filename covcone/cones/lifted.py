@@ -91,7 +91,9 @@ class LiftedCone:
         G12s = G12 + G12.T
         self.K = G11 - G12s + G22
         self.K_sigma = a * a * G11 - a * b * G12s + b * b * G22
-        self._internal = [self.G >= 0, cp.diag(G12) == 0]
+        # G ≥ 0 on the upper triangle only (G is symmetric): half the rows of ``G >= 0``
+        iu, ju = np.triu_indices(2 * N)
+        self._internal = [cp.vec(self.G, order="C")[iu * 2 * N + ju] >= 0, cp.diag(G12) == 0]
         self._K = None
         self._K_sigma = None
 
