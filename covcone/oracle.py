@@ -52,7 +52,8 @@ __all__ = [
 MAX_SIGN_PATTERNS = 2_000_000
 _ANGLE_TOL = 1e-12  # arcs shorter than this (radians) are ties of concurrent planes: skipped
 _PARALLEL_TOL = 1e-12  # ‖b̂_i × b̂_j‖ below this: the two planes coincide
-_DISTINCT_COS = 1.0 - 1e-9  # candidates closer than this cosine are the same direction
+_DISTINCT_COS = 1.0 - 1e-9
+_WALL_OFFSETS = np.arange(-3, 5)  # planes crossing a great circle near an arc: cell pre-test  # candidates closer than this cosine are the same direction
 
 
 # ============================================================================================
@@ -496,7 +497,7 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2):
     """
     N, k = Theta.shape
     par, pos, neg, rep, U, V, m = _r3_setup(B, a, b)
-    Bn = B / np.linalg.norm(B, axis=0)
+    BnT = np.ascontiguousarray((B / np.linalg.norm(B, axis=0)).T)
     O = (B.T[:, :, None] * Theta[:, None, :]).reshape(N, 3 * k)
     Ep = (a * pos + b * neg) @ O  # the circle's own columns on the + side of b_i
     Em = (b * pos + a * neg) @ O
@@ -510,7 +511,6 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2):
         T = np.cumsum(dlt[:, :, None] * O[col], axis=1)
         T += (Dfull @ O)[:, None, :]
         ci, ti = np.nonzero(gaps > _ANGLE_TOL)
-        tn = (ti + 1) % (2 * mm)
         T = T[ci, ti]  # (n, 3k) valid arcs
         circ = I[ci]
         n = T.shape[0]
@@ -522,29 +522,44 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2):
         vert = np.cos(phi0)[:, None] * u + np.sin(phi0)[:, None] * v
         tv = np.einsum("nr,nrk->nk", vert, T3)
         v_val = np.einsum("nk,nk->n", tv, tv)
+        # faces below the pool's threshold are dropped before any test (their bound is too low)
+        thr = pool.threshold
+        cut = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
         # the arc: top eigenvector of the 2 × 2 form, kept if inside the arc (either sign)
         T2 = np.stack([np.einsum("nr,nrk->nk", u, T3), np.einsum("nr,nrk->nk", v, T3)], axis=1)
-        l_arc, w = _top_eig(T2)
-        psi = np.mod(np.arctan2(w[:, 1], w[:, 0]) - phi0, 2 * np.pi)
-        in_p = (psi <= length + tol) | (psi >= 2 * np.pi - tol)
+        l_arc, _ = _top_eig(T2, need_vectors=False)
+        sa = np.nonzero(l_arc > cut)[0]
+        _, w = _top_eig(T2[sa])
+        psi = np.mod(np.arctan2(w[:, 1], w[:, 0]) - phi0[sa], 2 * np.pi)
         psi_m = np.mod(psi + np.pi, 2 * np.pi)
-        in_m = (psi_m <= length + tol) | (psi_m >= 2 * np.pi - tol)
-        arc_vec = w[:, :1] * u + w[:, 1:] * v
-        arc_ok = in_p | in_m
-        # the cells: necessary test on the three walls met at the arc
-        s_t = np.where(up[ci, ti], 1.0, -1.0)  # sign of z_{j_t} on the arc
-        s_n = np.where(up[ci, tn], -1.0, 1.0)  # sign of z_{j_{t+1}} on the arc
-        W = np.stack([Bn[:, circ].T, s_t[:, None] * Bn[:, col[ci, ti]].T, s_n[:, None] * Bn[:, col[ci, tn]].T], 1)
-        cells = []
-        l_arc = np.where(arc_ok, l_arc, -np.inf)
+        in_p = np.zeros(n, bool)
+        in_m = np.zeros(n, bool)
+        in_p[sa] = (psi <= length[sa] + tol) | (psi >= 2 * np.pi - tol)
+        in_m[sa] = (psi_m <= length[sa] + tol) | (psi_m >= 2 * np.pi - tol)
+        arc_vec = np.zeros((n, 3))
+        arc_vec[sa] = w[:, :1] * u[sa] + w[:, 1:] * v[sa]
+        l_arc = np.where(in_p | in_m, l_arc, -np.inf)
         bound = np.maximum(v_val, l_arc)
+        # the cells: necessary test on the circle's plane and the planes crossing the circle
+        # near the arc (their signs on the cell are those at the arc's midpoint)
+        cells = []
         for E, side in ((Ep, 1.0), (Em, -1.0)):
             Tc = (T + E[circ]).reshape(n, 3, k)
-            lam, uc = _top_eig(Tc)
-            g = np.einsum("nwr,nr->nw", W, uc)
-            g[:, 0] *= side
-            ok_p = np.all(g >= -tol, axis=1)
-            ok_m = np.all(g <= tol, axis=1)  # −u flips the sign of every product
+            lam, _ = _top_eig(Tc, need_vectors=False)
+            sc = np.nonzero(lam > cut)[0]
+            _, ucs = _top_eig(Tc[sc])
+            h = 0.5 * length[sc]
+            mid = np.cos(phi0[sc] + h)[:, None] * u[sc] + np.sin(phi0[sc] + h)[:, None] * v[sc]
+            Wb = BnT[col[ci[sc, None], (ti[sc, None] + _WALL_OFFSETS[None, :]) % (2 * mm)]]  # (s, w, 3)
+            sw = np.sign(np.einsum("nwr,nr->nw", Wb, mid))
+            g = sw * np.einsum("nwr,nr->nw", Wb, ucs)
+            gi = side * np.einsum("nr,nr->n", BnT[circ[sc]], ucs)
+            ok_p = np.zeros(n, bool)
+            ok_m = np.zeros(n, bool)
+            ok_p[sc] = (gi >= -tol) & np.all(g >= -tol, axis=1)
+            ok_m[sc] = (gi <= tol) & np.all(g <= tol, axis=1)  # −u flips the sign of every product
+            uc = np.zeros((n, 3))
+            uc[sc] = ucs
             lam = np.where(ok_p | ok_m, lam, -np.inf)
             cells.append((uc, ok_p, ok_m, lam))
             bound = np.maximum(bound, lam)
