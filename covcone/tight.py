@@ -337,7 +337,7 @@ def _min_norm_rebuild(Z, Yhat):
     return Network([W1, np.hstack([W2, np.zeros((W2.shape[0], 1))])], _RELU, 0.0)
 
 
-def _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label):
+def _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label, add_seeds=True):
     """Prune → polish → decompose → min-norm rebuild; returns the best network by forward pass."""
     from .backends import SolverError
     from .decompose import decompose
@@ -348,7 +348,7 @@ def _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label):
     keep = norms > 1e-6 * max(norms.max(initial=0.0), 1e-300)
     # polish on the support plus the pair directions (exact-oracle neurons are eigenvectors of
     # near-optimal face forms, accurate only to the master's tolerance)
-    Cp = np.unique(np.round(np.vstack([C[keep], _pair_seeds(C.shape[1])]), 12), axis=0)
+    Cp = np.unique(np.round(np.vstack([C[keep], _pair_seeds(C.shape[1])]), 12), axis=0) if add_seeds else C[keep]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -418,7 +418,7 @@ def _build_network(X, Y, cost, lam, solver, solver_opts, exact, notes, label):
     else:
         C, V, rounds = _column_generation(Y, cost, lam, solver, solver_opts)
         notes.append(f"{label}: column generation over pair-seeded directions, {rounds} master rounds")
-    upper, net = _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label)
+    upper, net = _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label, add_seeds=exact)
     return float(upper), net, lower, time.perf_counter() - t0
 
 
