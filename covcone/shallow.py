@@ -194,7 +194,8 @@ def reduce_atoms(S: np.ndarray, V: np.ndarray, tol: float = 1e-10) -> np.ndarray
     alive = np.ones(idx.size, dtype=bool)
     while Nb.shape[1] > 0:
         nu = Nb[:, 0]
-        if nu.sum() < 0 or (abs(nu.sum()) <= 1e-14 and nu.max() <= 0):
+        dpen = float(np.sum(nu / scale))  # change of Σα = Σ a_j/scale_j per unit step
+        if dpen < 0 or (abs(dpen) <= 1e-14 * np.sum(np.abs(nu) / scale) and nu.max() <= 0):
             nu = -nu
         pos = (nu > 1e-14) & alive
         if not np.any(pos):
