@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import time
+
 import numpy as np
 import scipy.linalg as sla
 
@@ -498,3 +500,361 @@ def compress(network: Network, X, *, tol: float = 1e-10, rtol: float = 1e-8, str
         success=ok,
         message="; ".join(messages),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# completely positive factorisation (lifted relaxation → neurons)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CPFactorResult:
+    r"""Result of :func:`cp_factor`.
+
+    Attributes
+    ----------
+    W : ndarray, shape (n, r)
+        Nonnegative factor with ``G ≈ W Wᵀ`` (zero columns removed); the best one found even
+        when ``success`` is False.
+    residual : float
+        ``‖G − W Wᵀ‖_F / ‖G‖_F``, recomputed from ``W`` (never a solver's claim).
+    success : bool
+        ``residual ≤ tol`` and ``W ≥ 0``.
+    message : str
+        How the factor was found, or why it was not (in words).
+    n_tries : int
+        Number of (rank, start) attempts made.
+    """
+
+    W: np.ndarray
+    residual: float
+    success: bool
+    message: str
+    n_tries: int = 0
+
+    @property
+    def rank(self) -> int:
+        """Number of columns of ``W``."""
+        return int(self.W.shape[1])
+
+    @property
+    def Z(self):
+        """Data-space neurons ``z = u − v`` (rows) when ``G`` is a lifted ``2N × 2N`` matrix,
+        see :func:`lifted_neurons`; ``None`` when the size is odd."""
+        return lifted_neurons(self.W) if self.W.shape[0] % 2 == 0 else None
+
+
+def lifted_neurons(W) -> np.ndarray:
+    r"""Neurons ``z = u − v`` from columns ``w = [u; v]`` of a lifted factor (DESIGN §3.1).
+
+    Parameters
+    ----------
+    W : array_like, shape (2N, r)
+        Nonnegative columns, ``G = W Wᵀ`` with ``G_{i, N+i} = 0`` (so ``u ∘ v = 0``).
+
+    Returns
+    -------
+    ndarray, shape (r, N)
+        One neuron per column, as rows (the convention of :func:`decompose`).
+    """
+    W = np.asarray(W, dtype=float)
+    if W.ndim != 2 or W.shape[0] % 2:
+        raise ValueError(f"W: expected shape (2N, r), got {W.shape}")
+    N = W.shape[0] // 2
+    return (W[:N] - W[N:]).T
+
+
+def _gd_rotation(B: np.ndarray, r: int, rng, max_iter: int, tol: float, deadline: float):
+    """Groetzner–Dür alternating projections: find orthogonal Q with B Q ≥ 0.
+
+    ``B`` (n × k) is any factor of G; padded to r columns, ``(BQ)(BQ)ᵀ = G`` exactly for every
+    orthogonal Q, and the iteration P = max(BQ, 0), Q = polar(BᵀP) seeks nonnegativity.
+    """
+    n, k = B.shape
+    Bp = np.hstack([B, np.zeros((n, r - k))])
+    Q, _ = np.linalg.qr(rng.standard_normal((r, r)))
+    scale = np.max(np.abs(B)) if B.size else 1.0
+    for it in range(max_iter):
+        if it % 10 == 0 and time.perf_counter() > deadline:
+            break
+        BQ = Bp @ Q
+        if BQ.min() >= -tol * scale:
+            break
+        P = np.maximum(BQ, 0.0)
+        U, _, Vt = np.linalg.svd(Bp.T @ P)
+        Q = U @ Vt
+    return np.maximum(Bp @ Q, 0.0)
+
+
+def _polish(G: np.ndarray, W: np.ndarray, max_nfev: int) -> np.ndarray:
+    """Bounded nonlinear least squares on ``‖G − W Wᵀ‖²`` with ``W ≥ 0`` (upper triangle)."""
+    from scipy.optimize import least_squares
+
+    n, r = W.shape
+    iu = np.triu_indices(n)
+
+    def fun(x):
+        V = x.reshape(n, r)
+        return (V @ V.T - G)[iu]
+
+    def jac(x):
+        V = x.reshape(n, r)
+        J = np.zeros((len(iu[0]), n, r))
+        rows = np.arange(len(iu[0]))
+        J[rows, iu[0], :] += V[iu[1]]
+        J[rows, iu[1], :] += V[iu[0]]
+        return J.reshape(len(iu[0]), n * r)
+
+    res = least_squares(fun, W.ravel(), jac=jac, bounds=(0.0, np.inf), method="trf", max_nfev=max_nfev,
+                        xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    return np.maximum(res.x.reshape(n, r), 0.0)
+
+
+def cp_factor(G, *, tol: float = 1e-8, max_iter: int = 2000, ranks=None, n_starts: int = 5,
+              polish: bool = True, max_time: float = 10.0, rng=None) -> CPFactorResult:
+    r"""Heuristic completely positive factorisation ``G ≈ W Wᵀ``, ``W ≥ 0`` (DESIGN §3.1, §5).
+
+    For the lifted DNN relaxation the matrix is ``G ∈ R^{2N×2N}``, ``G ⪰ 0``, ``G ≥ 0``,
+    ``G_{i,N+i} = 0``; a nonnegative factor with columns ``w = [u; v]`` gives neurons
+    ``z = u − v`` (see :attr:`CPFactorResult.Z`), and an exact factor turns the relaxation's
+    matrix into a network.  Deciding complete positivity is NP-hard, so this is a heuristic:
+    a failure does not prove ``G ∉ CP``.
+
+    Method: for each rank ``r`` (default: the rank ``k`` of G, then ``⌈1.5k⌉``, ``2k``, ``4k``
+    and ``n(n+1)/2``, capped) and ``n_starts`` random orthogonal starts, the Groetzner–Dür
+    alternating projections (*A factorization method for completely positive matrices*, LAA
+    2020) look for an orthogonal Q making an exact factor ``B Q`` nonnegative; the best
+    candidate is polished by bounded least squares (scipy ``least_squares``, ``W ≥ 0``).  The
+    reported residual is recomputed from the returned factor.
+
+    Parameters
+    ----------
+    G : array_like, shape (n, n)
+        Symmetric, doubly nonnegative.
+    tol : float
+        Success when ``‖G − WWᵀ‖_F / ‖G‖_F ≤ tol``.
+    max_iter : int
+        Alternating-projection iterations per start.
+    ranks : sequence of int, optional
+        Ranks (numbers of columns) to try, each ≥ rank G.
+    n_starts : int
+        Random starts per rank.
+    polish : bool
+        Run the bounded least-squares polish on the best candidate of each rank (skipped when
+        ``n² · n·r`` is too large).
+    max_time : float
+        Time budget in seconds; when it runs out the best factor so far is returned (and the
+        message says so).
+    rng : numpy.random.Generator or int, optional
+
+    Returns
+    -------
+    CPFactorResult
+    """
+    G = as_matrix(G, "G")
+    n = G.shape[0]
+    if G.shape != (n, n):
+        raise ValueError(f"G: expected a square matrix, got shape {G.shape}")
+    scale = np.max(np.abs(G))
+    if not np.allclose(G, G.T, rtol=0, atol=1e-10 * max(scale, 1e-300)):
+        raise ValueError("G: expected a symmetric matrix")
+    G = (G + G.T) / 2
+    rng = np.random.default_rng(rng)
+    if scale == 0:
+        return CPFactorResult(np.zeros((n, 0)), 0.0, True, "G = 0: the empty factor", 0)
+    lam, Qe = np.linalg.eigh(G)
+    if lam[0] < -1e-8 * lam[-1] or G.min() < -1e-8 * scale:
+        return CPFactorResult(
+            np.zeros((n, 0)), 1.0, False,
+            f"G is not doubly nonnegative (min eigenvalue {lam[0]:.2e}, min entry {G.min():.2e}), hence not CP", 0,
+        )
+    k = int(np.sum(lam > 1e-12 * lam[-1]))
+    B = Qe[:, -k:] * np.sqrt(lam[-k:])
+    if ranks is None:
+        cap = n * (n + 1) // 2
+        ranks = sorted({min(max(k, rr), cap) for rr in (k, int(np.ceil(1.5 * k)), 2 * k, 4 * k, cap)})
+    ranks = [int(rr) for rr in ranks]
+    if any(rr < k for rr in ranks):
+        raise ValueError(f"ranks: every rank must be ≥ rank G = {k}, got {ranks}")
+    nG = np.linalg.norm(G)
+
+    def resid(W):
+        return float(np.linalg.norm(G - W @ W.T) / nG)
+
+    deadline = time.perf_counter() + float(max_time)
+    best_W, best_res, tries, timed_out = None, np.inf, 0, False
+    for r in ranks:
+        cands = []
+        for _ in range(n_starts):
+            tries += 1
+            W = _gd_rotation(B, r, rng, max_iter, 1e-14, deadline)
+            cands.append((resid(W), W))
+            if cands[-1][0] <= tol or time.perf_counter() > deadline:
+                break
+        res, W = min(cands, key=lambda c: c[0])
+        if res > tol and polish and n * n * n * r <= 2_000_000 and time.perf_counter() < deadline:
+            Wp = _polish(G, W, max_nfev=100)
+            rp = resid(Wp)
+            if rp < res:
+                res, W = rp, Wp
+        if res < best_res:
+            best_res, best_W = res, W
+        if best_res <= tol:
+            break
+        if time.perf_counter() > deadline:
+            timed_out = True
+            break
+    keep = np.linalg.norm(best_W, axis=0) > 0
+    W = best_W[:, keep]
+    res = resid(W)
+    if res <= tol:
+        msg = f"nonnegative factor with {W.shape[1]} columns, relative residual {res:.1e}"
+    else:
+        msg = (
+            f"no nonnegative factor found to tol={tol:g}: best relative residual {res:.1e} over "
+            f"{tries} starts with ranks {ranks}"
+            + (f" (stopped at the time budget max_time={max_time:g} s)" if timed_out else "")
+            + "; G may not be completely positive (the lifted "
+            "relaxation is then not tight: report its lower bound only), or the heuristic failed"
+        )
+    return CPFactorResult(W, res, bool(res <= tol), msg, tries)
+
+
+# ---------------------------------------------------------------------------------------------
+# bounds on Rank_σ
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RankBounds:
+    r"""Bounds on ``Rank_σ(K, K^σ)``, the fewest neurons reproducing a pair (DESIGN §5).
+
+    Attributes
+    ----------
+    lower : int
+    upper : int or None
+        ``None`` when no decomposition was given.
+    lower_reason, upper_reason : str
+        Which argument gave each bound, in words.
+    """
+
+    lower: int
+    upper: int | None
+    lower_reason: str
+    upper_reason: str
+
+
+def _psd_rank(M: np.ndarray, rtol: float) -> int:
+    lam = np.linalg.eigvalsh((M + M.T) / 2)
+    top = np.max(np.abs(lam)) if lam.size else 0.0
+    return int(np.sum(np.abs(lam) > rtol * top)) if top > 0 else 0
+
+
+def _fooling_set(adj: np.ndarray, rng, n_orders: int = 8) -> int:
+    r"""Largest set found greedily of edges no two of which lie in one clique.
+
+    Two edges lie in a common clique iff their (up to four) endpoints are pairwise adjacent.
+    Each clique covers at most one edge of such a set, so its size is a lower bound on the
+    edge clique cover number.  For triangle-free graphs every edge set qualifies.
+    """
+    A = adj.copy()
+    np.fill_diagonal(A, True)
+    I, J = np.nonzero(np.triu(adj, 1))
+    m = len(I)
+    if m == 0:
+        return 0
+    deg = adj.sum(axis=1)
+    orders = [np.argsort(deg[I] + deg[J], kind="stable")]
+    orders += [rng.permutation(m) for _ in range(n_orders - 1)]
+    best = 0
+    for order in orders:
+        Fi, Fj = np.zeros(m, dtype=int), np.zeros(m, dtype=int)
+        size = 0
+        for e in order:
+            i, j = I[e], J[e]
+            if size:
+                fi, fj = Fi[:size], Fj[:size]
+                if np.any(A[i, fi] & A[i, fj] & A[j, fi] & A[j, fj]):
+                    continue
+            Fi[size], Fj[size] = i, j
+            size += 1
+        best = max(best, size)
+        if best == m:
+            break
+    return best
+
+
+def rank_bounds(K, K_sigma, *, activation, beta: float = 0.0, Z=None, rtol: float = 1e-9) -> RankBounds:
+    r"""Lower and upper bounds on ``Rank_σ(K, K^σ)`` (DESIGN §5–§6, paper §4.2).
+
+    Lower bound: the largest of
+    ``rank K`` and ``rank(K^σ − β²11ᵀ)`` (each neuron adds a rank-one term to both), and, when
+    σ has one zero slope (ReLU-like: ``σ(z)`` is sign-definite), a clique-cover bound: each
+    neuron's ``σ(z)σ(z)ᵀ`` is nonnegative with the support of a clique, so the neurons cover the
+    edges of the support graph of ``K^σ − β²11ᵀ`` by cliques.  A greedy *fooling set* (edges no
+    two of which lie in a common clique) bounds the edge clique cover number from below (it is
+    the number of edges for triangle-free graphs, e.g. ``N²/4`` in the tight example of §6);
+    every vertex with a positive diagonal and no edge needs a neuron of its own.
+
+    Upper bound: the number of neurons of a decomposition, from ``Z`` (reduced further by
+    :func:`decompose`), else ``None``.
+
+    Parameters
+    ----------
+    K, K_sigma : array_like, shape (N, N)
+        The pair; ``K_sigma`` includes ``β²11ᵀ`` (as a layer's ``K_ℓ^σ`` does).
+    activation : Activation or str
+        Positively homogeneous σ.
+    beta : float
+        The bias amount β.
+    Z : array_like, shape (m, N), optional
+        Neurons as rows with ``ZᵀZ = K`` and ``σ(Z)ᵀσ(Z) = K^σ − β²11ᵀ``.
+    rtol : float
+        Relative tolerance for numerical ranks and for the support (nonzero entries).
+
+    Returns
+    -------
+    RankBounds
+    """
+    act = require_homogeneous(activation)
+    K = as_matrix(K, "K")
+    Ks = as_matrix(K_sigma, "K_sigma")
+    N = K.shape[0]
+    if K.shape != (N, N) or Ks.shape != (N, N):
+        raise ValueError(f"K, K_sigma: expected two square matrices of one shape, got {K.shape} and {Ks.shape}")
+    beta = check_beta(beta)
+    S = Ks - beta**2 * np.ones((N, N))
+    rK, rS = _psd_rank(K, rtol), _psd_rank(S, rtol)
+    bounds = [(rK, f"rank K = {rK}"), (rS, f"rank(K^σ − β²11ᵀ) = {rS}")]
+    if act.a * act.b == 0 and (act.a != 0 or act.b != 0):
+        top = np.max(np.abs(S))
+        if top > 0:
+            nz = np.abs(S) > rtol * top
+            adj = nz.copy()
+            np.fill_diagonal(adj, False)
+            adj = adj & adj.T
+            fool = _fooling_set(adj, np.random.default_rng(0))
+            isolated = int(np.sum(np.diag(nz) & ~adj.any(axis=1)))
+            n_edges = int(np.triu(adj, 1).sum())
+            bounds.append((
+                fool + isolated,
+                f"clique-cover bound {fool + isolated} (a fooling set of {fool} of the {n_edges} edges "
+                f"of the support graph of K^σ − β²11ᵀ, plus {isolated} isolated vertices)",
+            ))
+    lower, best = max(bounds, key=lambda b: b[0])
+    lower_reason = best + "; the largest of: " + ", ".join(b[1] for b in bounds)
+    if Z is None:
+        return RankBounds(int(lower), None, lower_reason, "no decomposition given")
+    Z = as_matrix(Z, "Z")
+    if Z.shape[1] != N:
+        raise ValueError(f"Z: expected shape (m, {N}) (neurons as rows), got {Z.shape}")
+    eK = _rel_err(Z.T @ Z, K)
+    eS = _rel_err(act(Z).T @ act(Z), S)
+    if max(eK, eS) > 1e-6:
+        raise ValueError(
+            f"Z: the neurons do not reproduce the pair (relative errors {eK:.1e} on K, {eS:.1e} on "
+            "K^σ − β²11ᵀ); expected ZᵀZ = K and σ(Z)ᵀσ(Z) = K^σ − β²11ᵀ"
+        )
+    m = int(np.sum(np.linalg.norm(Z, axis=1) > 0))
+    dec = decompose(Z, activation=act)
+    if dec.residual <= 1e-8 and dec.n_after < m:
+        upper, why = dec.n_after, f"{dec.n_after} neurons after Carathéodory reduction of the {m} given"
+    else:
+        upper, why = m, f"{m} nonzero neurons given"
+    return RankBounds(int(lower), int(upper), lower_reason, why)
