@@ -605,7 +605,30 @@ def _polish(G: np.ndarray, W: np.ndarray, max_nfev: int) -> np.ndarray:
 
     res = least_squares(fun, W.ravel(), jac=jac, bounds=(0.0, np.inf), method="trf", max_nfev=max_nfev,
                         xtol=1e-15, ftol=1e-15, gtol=1e-15)
-    return np.maximum(res.x.reshape(n, r), 0.0)
+    x = np.maximum(res.x, 0.0)
+    # second stage: fix the (near-)zero entries at zero and solve for the others without bounds
+    # (Levenberg–Marquardt converges fast there when an exact factor with that support exists)
+    free = x > 1e-6 * max(x.max(), 1e-300)
+    if 0 < free.sum() <= len(iu[0]) * 4:
+        def fun_free(y):
+            z = np.zeros_like(x)
+            z[free] = y
+            return fun(z)
+
+        def jac_free(y):
+            z = np.zeros_like(x)
+            z[free] = y
+            return jac(z)[:, free]
+
+        try:
+            res2 = least_squares(fun_free, x[free], jac=jac_free, method="trf", max_nfev=max_nfev,
+                                 xtol=1e-15, ftol=1e-15, gtol=1e-15)
+            if np.all(res2.x >= 0) and np.linalg.norm(res2.fun) < np.linalg.norm(fun(x)):
+                x = np.zeros_like(x)
+                x[free] = res2.x
+        except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - keep the first stage
+            pass
+    return x.reshape(n, r)
 
 
 def cp_factor(G, *, tol: float = 1e-8, max_iter: int = 2000, ranks=None, n_starts: int = 5,
