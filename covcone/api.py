@@ -145,14 +145,9 @@ def certify(network, X, Y, *, lam=None, cost: str = "mse", beta: float | None = 
     if network.depth != 2:
         raise ValueError(f"network: certify needs a depth-2 network (one hidden layer), got depth {network.depth}")
     loss = network.loss(X, Y, lam=lam, cost=cost) if cost != "interpolate" else network.loss(X, Y, cost=cost)
-    from .shallow import input_basis
+    from .shallow import columns_from_network
 
-    Xa = np.asarray(X, dtype=float)
-    _, U, _ = input_basis(Xa, network.beta)
-    Win = network.weights[0] if network.beta > 0 else network.weights[0][:, :-1]
-    C0 = Win @ U
-    nrm = np.linalg.norm(C0, axis=1)
-    C0 = C0[nrm > 0] / nrm[nrm > 0, None]
+    C0 = columns_from_network(np.asarray(X, dtype=float), network)
     res = solve(X, Y, depth=2, activation=network.activation, lam=lam, beta=network.beta, cost=cost, tol=tol,
                 solver=solver, solver_opts=solver_opts, time_limit=time_limit, rng=rng, verbose=verbose,
                 init_columns=C0 if C0.size else None)

@@ -15,7 +15,13 @@ import numpy as np
 __all__ = ["SolveResult", "CertifyResult", "relative_gap", "is_certified", "VALID_LOWER_SOURCES"]
 
 # Lower bounds that are valid for the global optimum (never "heuristic ...").
-VALID_LOWER_SOURCES = ("exact-oracle dual", "cells SDP dual", "lifted SDP dual", "trivial (loss ≥ 0)")
+VALID_LOWER_SOURCES = (
+    "exact-oracle dual",
+    "spectral dual",
+    "cells SDP dual",
+    "lifted SDP dual",
+    "trivial (loss ≥ 0)",
+)
 
 
 def relative_gap(upper: float, lower: float) -> float:

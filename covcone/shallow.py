@@ -216,9 +216,58 @@ def reduce_atoms(S: np.ndarray, V: np.ndarray, tol: float = 1e-10) -> np.ndarray
     return keep, a_keep[:, None] * U_keep
 
 
+def merge_parallel(S: np.ndarray, V: np.ndarray, cos_tol: float = 1e-12):
+    r"""Merge neurons whose features s_j are parallel (s_i = ρ s_j, ρ > 0).
+
+    Within a group the neuron with the largest ‖s‖ per unit input weight is kept and the others'
+    outputs move onto it, scaled by ρ: Ŷ is unchanged (up to the angle tolerance) and the
+    penalty 2λΣ‖c_j‖ does not increase (triangle inequality, ρ ≤ 1).  Returns ``(keep, V_new)``.
+    """
+    norms = np.linalg.norm(S, axis=0)
+    order = np.argsort(-norms)
+    Sn = S / np.where(norms > 0, norms, 1.0)
+    V = V.copy()
+    alive = norms > 0
+    V[~alive] = 0.0
+    for pos, i in enumerate(order):
+        if not alive[i]:
+            continue
+        rest = order[pos + 1:]
+        rest = rest[alive[rest]]
+        if rest.size == 0:
+            continue
+        cos = Sn[:, rest].T @ Sn[:, i]
+        par = rest[cos >= 1.0 - cos_tol]
+        if par.size:
+            V[i] += (norms[par] / norms[i]) @ V[par]
+            V[par] = 0.0
+            alive[par] = False
+    keep = np.flatnonzero(alive & (np.linalg.norm(V, axis=1) > 0))
+    return keep, V[keep]
+
+
 # --------------------------------------------------------------------------------------------
 # the solver
 # --------------------------------------------------------------------------------------------
+def columns_from_network(X: np.ndarray, network: Network) -> np.ndarray:
+    """Unit columns c (whitened input basis) of a depth-2 network's hidden neurons, for warm
+    starts (``init_columns``)."""
+    _, U, _ = input_basis(X, network.beta)
+    Win = network.weights[0] if network.beta > 0 else network.weights[0][:, :-1]
+    C = Win @ U
+    nrm = np.linalg.norm(C, axis=1)
+    return C[nrm > 0] / nrm[nrm > 0, None]
+
+
+def spectral_bound(B: np.ndarray, activation) -> float:
+    r"""A cheap valid upper bound on ``max_{‖c‖=1} ‖σ(Bᵀc)‖`` : ``max(|a|, |b|)·‖B‖₂``.
+
+    With it, ``‖Θ‖₂ · spectral_bound`` bounds the pricing value for any N and input rank, so the
+    dual bound it gives is valid without an exact oracle (weaker; the linear network's dual).
+    """
+    return max(abs(activation.a), abs(activation.b)) * float(np.linalg.norm(B, 2))
+
+
 def _master_options(solver: str, solver_opts: dict | None, tol: float) -> dict:
     """Master accuracy follows the certification tolerance (interior-point gap ≤ tol/100)."""
     opts = dict(solver_opts or {})
@@ -305,6 +354,7 @@ def solve_shallow(
         timings["oracle"] += time.perf_counter() - t0
 
     best_lower, lower_from = -np.inf, None
+    spec = spectral_bound(setup.B, activation)
     best = None  # (upper, C, V, c0)
     solver_status = "optimal"
     stop_reason = f"reached the iteration limit ({max_rounds} rounds)"
@@ -331,6 +381,11 @@ def solve_shallow(
             lb, _ = dual_bound(Theta, price.value, Y, cost=cost, lam=lam_eff, beta=beta)
             if lb > best_lower:
                 best_lower, lower_from = lb, "exact-oracle dual"
+        else:  # a valid but weaker bound on the pricing value: ‖Θ‖₂·max(|a|,|b|)·‖B‖₂
+            m_ub = max(price.value, float(np.linalg.norm(Theta, 2)) * spec)
+            lb, _ = dual_bound(Theta, m_ub, Y, cost=cost, lam=lam_eff, beta=beta)
+            if lb > best_lower:
+                best_lower, lower_from = lb, "spectral dual"
         gap = relative_gap(best[0], best_lower)
         active = int(np.sum(np.linalg.norm(V, axis=1) > 1e-9 * max(1e-300, np.abs(V).max(initial=0))))
         history.append(
@@ -374,17 +429,38 @@ def solve_shallow(
     t0 = time.perf_counter()
     _, C, V, c0 = best
     candidates = [setup.network(C, V, c0)]
-    keep, Vred = reduce_atoms(setup.columns(C), V)
-    C_red = C[keep]
-    candidates.append(setup.network(C_red, Vred, c0))
-    if C_red.shape[0] > 0:
+    for cos_tol in (1e-12, 1e-7):
+        keep, Vm = merge_parallel(setup.columns(C), V, cos_tol)
+        Cm = C[keep]
+        keep, Vred = reduce_atoms(setup.columns(Cm), Vm)
+        C_red = Cm[keep]
+        candidates.append(setup.network(C_red, Vred, c0))
+        if C_red.shape[0] > 0:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", InaccurateSolutionWarning)
+                    Vp, c0p, _, _ = _master(setup, setup.columns(C_red), solver, solver_opts)
+                keep, Vp = reduce_atoms(setup.columns(C_red), Vp)
+                candidates.append(setup.network(C_red[keep], Vp, c0p))
+            except SolverError:
+                pass
+    # prune small output weights and re-solve on what is left (interior-point masters leave
+    # many tiny c_j, DESIGN §7); accepted below only if the loss stays within the slack
+    norms = np.linalg.norm(V, axis=1)
+    for thr in (1e-6, 1e-4, 1e-3, 1e-2):
+        sup = norms > thr * norms.max(initial=0.0)
+        if not np.any(sup) or sup.all():
+            continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InaccurateSolutionWarning)
-                Vp, c0p, _, _ = _master(setup, setup.columns(C_red), solver, solver_opts)
-            candidates.append(setup.network(C_red, Vp, c0p))
+                Cs = C[sup]
+                Vp, c0p, _, _ = _master(setup, setup.columns(Cs), solver, solver_opts)
+            keep, Vm = merge_parallel(setup.columns(Cs), Vp, 1e-7)
+            keep2, Vr = reduce_atoms(setup.columns(Cs[keep]), Vm)
+            candidates.append(setup.network(Cs[keep][keep2], Vr, c0p))
         except SolverError:
-            pass
+            continue
     uppers = [setup.loss(n) for n in candidates]
     best_up = min(uppers)
     slack = 0.1 * tol * max(1.0, abs(best_up)) if np.isfinite(best_up) else 0.0
@@ -393,8 +469,9 @@ def solve_shallow(
     net, upper = candidates[pick], uppers[pick]
     timings["recovery"] = time.perf_counter() - t0
 
-    if not exact:
+    if not exact and best_lower <= 0.0:
         best_lower, lower_from = 0.0, "trivial (loss ≥ 0)"
+    if not exact:
         if method == "lifted" or (method != "heuristic" and N <= lifted_max_n):
             try:
                 from .sdp import solve_cone_program
@@ -459,6 +536,7 @@ def solve_shallow(
         history=tuple(history),
         n_neurons=n_neurons,
         solver_status=solver_status,
+        extra={"columns": best[1][np.linalg.norm(best[2], axis=1) > 0], "input_rank": setup.r},
     )
 
 
