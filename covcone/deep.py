@@ -338,8 +338,53 @@ def _check_pos(x, name: str) -> float:
     return float(x)
 
 
+def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
+    r"""Local L-BFGS descent on all weights at once (parameter space; ``"mse"`` / ``"cross_entropy"``).
+
+    Block-coordinate steps change the function only through the last block (a middle block must
+    reproduce the next layer exactly), so they converge slowly; a joint gradient step between
+    sweeps moves all layers together.  Gradients by backpropagation (σ' = slope a at 0).  The
+    caller keeps the result only when its forward-pass loss is lower.
+    """
+    from scipy.optimize import minimize
+
+    from .costs import cost_gradient, cost_value
+
+    act, beta, X, Y, lam = problem.activation, problem.beta, problem.X, problem.Y, problem.lam
+    shapes = [W.shape for W in net.weights]
+    sizes = [int(np.prod(sh)) for sh in shapes]
+
+    def unpack(x):
+        out, i = [], 0
+        for sh, n in zip(shapes, sizes):
+            out.append(x[i:i + n].reshape(sh))
+            i += n
+        return out
+
+    def fg(x):
+        W = unpack(x)
+        Hs, Zs = [_with_bias(X, beta)], []
+        for ell, Wl in enumerate(W):
+            Z = Hs[-1] @ Wl.T
+            Zs.append(Z)
+            if ell < len(W) - 1:
+                Hs.append(_with_bias(act(Z), beta))
+        val = cost_value(Zs[-1], Y, problem.cost) + lam * float(x @ x)
+        G = cost_gradient(Zs[-1], Y, problem.cost)
+        grads = [None] * len(W)
+        for ell in range(len(W) - 1, -1, -1):
+            grads[ell] = G.T @ Hs[ell] + 2.0 * lam * W[ell]
+            if ell > 0:
+                G = (G @ W[ell][:, :-1]) * act.slopes(Zs[ell - 1])
+        return val, np.concatenate([g.ravel() for g in grads])
+
+    x0 = np.concatenate([W.ravel() for W in net.weights])
+    res = minimize(fg, x0, jac=True, method="L-BFGS-B", options={"maxiter": maxiter, "gtol": 1e-12, "ftol": 1e-15})
+    return Network(unpack(res.x), act, beta)
+
+
 def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_sweeps: int, rtol: float,
-         block_kw: dict, rng, bar):
+         block_kw: dict, rng, bar, do_polish: bool):
     """One block-coordinate run from ``net0``.  Returns (network, loss, history, info)."""
     L = problem.depth
     net = net0
@@ -352,6 +397,15 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
     n_sweeps = 0
     prev_block = None
     inaccurate = 0
+    if do_polish:  # a joint descent from the start point first (sweep 0)
+        cand = polish(problem, net)
+        cand_loss = problem.loss(cand)
+        ok = cand_loss < loss
+        if ok:
+            net, loss = cand, cand_loss
+        history.append({"restart": restart, "sweep": 0, "block": "polish", "loss": loss, "block_certified": None,
+                        "accepted": ok, "candidate_loss": cand_loss, "widths": net.widths,
+                        "time": time.perf_counter() - t_start})
     for sweep in range(1, max_sweeps + 1):
         order = list(range(1, L)) if sweep % 2 == 1 else list(range(L - 1, 0, -1))
         loss_before = loss
@@ -390,6 +444,20 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
             last_cert[ell] = br.certified
             entry.update(loss=loss, accepted=accepted, widths=net.widths, time=time.perf_counter() - t_start)
             history.append(entry)
+        if do_polish and not out_of_time and sweep < max_sweeps:
+            try:
+                cand = polish(problem, net)
+                cand_loss = problem.loss(cand)
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:  # pragma: no cover
+                cand, cand_loss = net, math.inf
+                failures.append(f"sweep {sweep} polish: {exc}")
+            ok = cand_loss < loss
+            if ok:
+                net, loss = cand, cand_loss
+                prev_block = None  # every block's neighbours changed
+            history.append({"restart": restart, "sweep": sweep, "block": "polish", "loss": loss,
+                            "block_certified": None, "accepted": ok, "candidate_loss": cand_loss,
+                            "widths": net.widths, "time": time.perf_counter() - t_start})
         n_sweeps = sweep
         dec = _rel_decrease(loss_before, loss)
         bar(sweep, loss)
@@ -440,7 +508,7 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
                solver_opts: dict | None = None, time_limit: float | None = None, rng=None,
                verbose: bool = False, init="auto", restarts: int = 1, max_sweeps: int = 20,
                rtol: float = 1e-7, max_rounds: int = 200, n_add: int = 10, lifted_max_n: int = 0,
-               **options) -> SolveResult:
+               polish: bool | None = None, **options) -> SolveResult:
     r"""Train a depth-L ≥ 3 homogeneous network by block-coordinate descent over its layers.
 
     Each hidden layer ℓ is re-solved with its neighbours fixed as the depth-2 problem of paper
@@ -481,6 +549,12 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
         Options of each block's :func:`~covcone.shallow.solve_shallow`.  ``lifted_max_n``
         defaults to 0 here: a lifted-SDP bound for a block cannot certify the deep problem and
         costs more than the block.
+    polish : bool or None
+        After every sweep, a joint L-BFGS descent on all weights (:func:`polish`), kept only
+        when it lowers the forward-pass loss (history entries with ``block = "polish"``).
+        Block steps alone change the function only through the last block and converge slowly.
+        Default (None): on for ``"mse"`` / ``"cross_entropy"``; not available for
+        ``"interpolate"``.
 
     Returns
     -------
@@ -520,6 +594,12 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
     lifted_max_n = _check_int(lifted_max_n, "lifted_max_n", 0)
     if time_limit is not None:
         time_limit = _check_pos(time_limit, "time_limit")
+    if polish is not None and not isinstance(polish, bool):
+        raise ValueError(f"polish: expected True, False or None, got {polish!r}")
+    if polish and problem.cost == "interpolate":
+        raise ValueError("polish: the joint gradient polish needs a cost with λ ('mse' or 'cross_entropy'), "
+                         "not 'interpolate' (a constrained problem)")
+    do_polish = problem.cost != "interpolate" if polish is None else polish
     if not (isinstance(init, Network) or (isinstance(init, str) and init in INITS)):
         raise ValueError(f"init: expected one of {INITS} or a covcone Network, got {init!r}")
     if rng is not None and not isinstance(rng, (numbers.Integral, np.random.Generator)):
@@ -543,7 +623,8 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
             if restart == 0 and isinstance(init, Network):
                 warm_loss = problem.loss(init)
             net, loss, hist, info = _run(problem, net0, restart=restart, t_start=t_start, deadline=deadline,
-                                         max_sweeps=max_sweeps, rtol=rtol, block_kw=block_kw, rng=rng, bar=bar)
+                                         max_sweeps=max_sweeps, rtol=rtol, block_kw=block_kw, rng=rng, bar=bar,
+                                         do_polish=do_polish)
             info["init"] = start if isinstance(start, str) else "network"
             runs.append((loss, restart, net, hist, info))
     finally:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import covcone
-from covcone.deep import _balance, _linear_init, initial_network, solve_block, solve_deep
+from covcone.deep import _balance, _linear_init, initial_network, polish, solve_block, solve_deep
 from covcone.network import Network
 from covcone.problem import Problem
 
@@ -144,7 +144,8 @@ def test_relu_depth3_history_monotone_and_better_than_start(relu_result):
     assert res.upper <= h[-1]["loss"] * (1 + 1e-12)
     assert res.upper < 0.9 * h[0]["loss"]
     # N = 6 ≤ 13: every block's exact oracle is affordable and certifies the block
-    assert all(e["block_certified"] for e in h[1:] if e["accepted"])
+    assert all(e["block_certified"] for e in h if isinstance(e["block"], int) and e["accepted"])
+    assert any(e["block"] == "polish" for e in h)
     assert set(res.extra["block_certified"]) == {1, 2}
 
 
@@ -253,6 +254,7 @@ def test_restarts_keep_the_best_and_are_reproducible(relu_data):
         ({"rng": "seed"}, "rng"),
         ({"init_columns": np.eye(2)}, "init_columns"),
         ({"frobnicate": 1}, "unknown option"),
+        ({"polish": "yes"}, "polish"),
     ],
 )
 def test_bad_options_give_clear_errors(relu_result, kwargs, match):
@@ -267,6 +269,40 @@ def test_bad_options_through_solve(relu_data):
         covcone.solve(X, Y, depth=3, lam=0.1, init="nope")
     with pytest.raises(ValueError, match="restarts"):
         covcone.solve(X, Y, depth=3, lam=0.1, restarts=0)
+
+
+def test_polish_needs_a_cost_with_lambda():
+    rng = np.random.default_rng(0)
+    p = Problem(rng.standard_normal((4, 2)), rng.standard_normal((4, 1)), depth=3, beta=1.0, cost="interpolate")
+    with pytest.raises(ValueError, match="polish"):
+        solve_deep(p, polish=True)
+
+
+@pytest.mark.parametrize("cost, Y", [("mse", None), ("cross_entropy", np.array([0, 1, 2, 0, 1, 2]))])
+def test_polish_lowers_the_loss_and_its_gradient_is_right(relu_data, cost, Y, monkeypatch):
+    from scipy.optimize import minimize as real_minimize
+
+    import scipy.optimize
+
+    X, Y0 = relu_data
+    p = Problem(X, Y0 if Y is None else Y, depth=3, activation="leaky_relu", lam=0.01, beta=1.0, cost=cost)
+    net = initial_network(p, "random", rng=1)
+    seen = {}
+
+    def spy(fun, x0, **kw):  # check the backpropagated gradient by central differences
+        f0, g0 = fun(x0)
+        e = np.random.default_rng(0).standard_normal(x0.size)
+        h = 1e-6
+        fd = (fun(x0 + h * e)[0] - fun(x0 - h * e)[0]) / (2 * h)
+        seen["err"] = abs(fd - g0 @ e) / max(1.0, abs(fd))
+        seen["f0"] = f0
+        return real_minimize(fun, x0, **kw)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", spy)
+    out = polish(p, net)
+    assert seen["err"] < 1e-6
+    assert seen["f0"] == pytest.approx(p.loss(net), rel=1e-12)
+    assert p.loss(out) < p.loss(net)
 
 
 def test_depth_two_problem_is_refused(relu_data):
