@@ -77,17 +77,6 @@ def _pair(Z: np.ndarray, w: np.ndarray, act: Activation):
     return (Z * w[:, None]).T @ Z, (S * w[:, None]).T @ S
 
 
-def _numerical_rank(A: np.ndarray, rtol: float | None = None) -> int:
-    if A.size == 0:
-        return 0
-    s = np.linalg.svd(A, compute_uv=False)
-    if s.size == 0 or s[0] == 0:
-        return 0
-    if rtol is None:
-        rtol = max(A.shape) * np.finfo(float).eps * 10
-    return int(np.sum(s > rtol * s[0]))
-
-
 def _merge_parallel(U: np.ndarray, w: np.ndarray, tol: float):
     """Group unit rows of U that coincide to ``tol`` (same ray); sum their weights.
 
