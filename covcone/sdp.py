@@ -8,7 +8,7 @@ when β = 0) and ``K_0^σ = AᵀA`` the training problem is equivalent to the co
     s.t. (K_1, K_1^σ) ∈ S = cone{(zzᵀ, σ(z)σ(z)ᵀ)} + (0, β²11ᵀ),  Im K_1 ⊂ Im K_0^σ,
          [[K_1^σ, Z_2ᵀ], [Z_2, T]] ⪰ 0                      (Schur complement of Tr[Z_2ᵀ (K_1^σ)^+ Z_2]).
 
-The cone is represented by :class:`~covcone.cones.cells.CellCone` (exact, input rank ≤ 3; the
+The cone is represented by :class:`~covcone.cones.cells.CellCone` (exact, input rank ≤ 4; the
 regulariser ``Tr[K_1 (K_0^σ)^+]`` becomes ``Tr M`` in the whitened basis ``B = UᵀA``) or by
 :class:`~covcone.cones.lifted.LiftedCone` (outer relaxation → lower bound only).
 
@@ -165,7 +165,7 @@ def solve_cone_program(
         Bias amount β ≥ 0.
     cost : {"mse", "interpolate", "cross_entropy"}
     cone : {"cells", "lifted"}
-        ``"cells"`` is exact but needs ``rank A ≤ 3``; ``"lifted"`` is an outer relaxation (its
+        ``"cells"`` is exact but needs ``rank A ≤ 4`` (cost grows like N^{r−1} cells); ``"lifted"`` is an outer relaxation (its
         optimum is a lower bound on the training loss, DESIGN §3.1).
     cells : sequence of int, optional
         Active set of cells for ``cone="cells"`` (see :class:`CellCone`).
@@ -239,9 +239,9 @@ def solve_cone_program(
     Z2 = S[N:, :N]
     Tm = S[N:, N:]
     if cone == "cells":
-        if r > 3:
+        if r > 4:
             raise ValueError(
-                f"cone='cells' needs rank [Xᵀ; β1ᵀ] ≤ 3, got rank {r}; use cone='lifted' (a lower bound)"
+                f"cone='cells' needs rank [Xᵀ; β1ᵀ] ≤ 4, got rank {r}; use cone='lifted' (a lower bound)"
             )
         B = s[:r, None] * Vt[:r]  # = Uᵀ A, whitened: Tr[K K_0^+] = Tr M
         cc = CellCone(B, act, cells=cells)

@@ -1,5 +1,6 @@
 r"""Tests for the cone representations: cells (exact, DESIGN §3.2) and lifted (outer, §3.1)."""
 import warnings
+from math import comb
 
 import numpy as np
 import pytest
@@ -57,6 +58,30 @@ def test_cell_count_generic_r3(N):
     assert len(rays) == N * (N - 1) + 2
     assert len(np.unique(signs, axis=0)) == len(rays)
     assert np.all(signs != 0)
+
+
+@pytest.mark.parametrize("N", [4, 6, 9])
+def test_cell_count_generic_r4(N):
+    """Central arrangement of N generic hyperplanes in R^r: 2 Σ_{i<r} C(N−1, i) regions."""
+    rng = np.random.default_rng(N)
+    signs, rays = enumerate_cells(rng.standard_normal((4, N)))
+    assert len(rays) == 2 * sum(comb(N - 1, i) for i in range(4))
+    assert len(np.unique(signs, axis=0)) == len(rays)
+
+
+@pytest.mark.parametrize("r", [2, 3, 4])
+def test_triangulation_covers_each_cell_once(r):
+    """Random points of the data range lie in exactly one simplicial cone R_t R^r_+ (generic
+    points: no boundary), and that simplex belongs to the point's cell."""
+    rng = np.random.default_rng(10 + r)
+    B = rng.standard_normal((r, 7))
+    cone = CellCone(B, relu)
+    Rinv = np.linalg.inv(cone.simplices)  # T × r × r
+    for c in rng.standard_normal((200, r)):
+        coords = Rinv @ c
+        inside = np.flatnonzero(np.all(coords >= -1e-12, axis=1))
+        assert len(inside) == 1
+        assert np.array_equal(cone.signs[cone.simplex_cell[inside[0]]], np.sign(c @ B).astype(np.int8))
 
 
 @pytest.mark.parametrize("N", [2, 5, 9])
@@ -181,9 +206,9 @@ def test_active_set_restricts_cells():
     assert _feasibility(CellCone(B, relu, cells=other[:3]).constraints(np.outer(z, z), np.outer(s, s))) in INFEASIBLE
 
 
-def test_rank_two_and_one_bases():
+def test_rank_one_two_and_four_bases():
     rng = np.random.default_rng(6)
-    for r in (1, 2):
+    for r in (1, 2, 4):
         B = rng.standard_normal((r, 5))
         K, Ks = _random_pair(rng, B, relu, n=3)
         cone = CellCone(B, relu)
@@ -193,10 +218,21 @@ def test_rank_two_and_one_bases():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="rows"):
-        CellCone(np.ones((4, 6)), relu)
+        CellCone(np.ones((5, 6)), relu)
     with pytest.raises(ValueError, match="rank"):
         CellCone(np.ones((3, 6)), relu)
     with pytest.raises(ValueError, match="homogeneous"):
         CellCone(np.eye(3), "tanh")
     with pytest.raises(ValueError, match="rows"):
         LiftedCone(4, relu, range_basis=np.ones((3, 1)))
+
+
+def test_factor_dnn_4x4_reconstructs():
+    """r = 4: greedy + numerical fallback, not guaranteed exact; accurate on random CP input."""
+    rng = np.random.default_rng(9)
+    for _ in range(50):
+        F = np.abs(rng.standard_normal((4, rng.integers(1, 8))))
+        P = F @ F.T
+        G = factor_dnn(P)
+        assert G.min() >= 0
+        assert np.abs(G @ G.T - P).max() <= 1e-5 * P.max()

