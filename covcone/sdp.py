@@ -165,8 +165,9 @@ def solve_cone_program(
         Bias amount β ≥ 0.
     cost : {"mse", "interpolate", "cross_entropy"}
     cone : {"cells", "lifted"}
-        ``"cells"`` is exact but needs ``rank A ≤ 4`` (cost grows like N^{r−1} cells); ``"lifted"`` is an outer relaxation (its
-        optimum is a lower bound on the training loss, DESIGN §3.1).
+        ``"cells"`` is exact but needs ``rank A ≤ 4`` (cost grows like N^{r−1} cells);
+        ``"lifted"`` is an outer relaxation (its optimum is a lower bound on the training loss,
+        DESIGN §3.1).
     cells : sequence of int, optional
         Active set of cells for ``cone="cells"`` (see :class:`CellCone`).
     solver, solver_opts :
@@ -278,7 +279,8 @@ def solve_cone_program(
     value = float(problem.value)
     lower, source = _dual_lower(problem, raw)
     lower = min(lower, value)
-    message = f"{solver} returned {status!r}"
+    residual = cc.residual()
+    message = f"{solver} returned {status!r}; cone residual {residual:.1e}"
     if status in INACCURATE_STATUSES:
         message += "; the solution is inaccurate, bounds are approximate"
     Sv = np.asarray(S.value)
@@ -301,7 +303,7 @@ def solve_cone_program(
         Z2=np.asarray(Sv[N:, :N]),
         neurons=neurons,
         neuron_error=nerr,
-        residual=cc.residual(),
+        residual=residual,
         solve_time=solve_time,
         build_time=build_time,
         solver_time=getattr(problem.solver_stats, "solve_time", None),

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import cvxpy as cp
+from hypothesis import given, settings, strategies as st
 
 from covcone.backends import InaccurateSolutionWarning, SolverError
 from covcone.sdp import input_matrix, solve_cone_program
@@ -94,7 +95,8 @@ def test_linear_activation_equals_nuclear_norm_regression(beta, d):
     assert res.lower_source == "dual"
     # neurons: exact factorisation; the error is the solver's DNN violation summed over blocks
     # (≈1600 4×4 blocks for r = 4)
-    assert res.neuron_error < (1e-4 if res.neurons.shape[1] and np.linalg.matrix_rank(input_matrix(X, beta)) <= 3 else 2e-3)
+    rank = np.linalg.matrix_rank(input_matrix(X, beta))
+    assert res.neuron_error < (1e-4 if rank <= 3 else 2e-3)
 
 
 @pytest.mark.parametrize("N", [6, 10])
@@ -209,3 +211,23 @@ def test_solver_error_names_solver():
     with pytest.raises(SolverError, match="CLARABEL"):
         _solve(rng.standard_normal((6, 2)), rng.standard_normal(6), lam=0.1, beta=1.0,
                solver="CLARABEL", solver_opts={"max_iter": 1})
+
+
+@given(st.floats(0.2, 5.0), st.integers(0, 10**6))
+@settings(max_examples=4, deadline=None)
+def test_representation_cost_is_homogeneous(t, seed):
+    """β = 0, ReLU: R(X, tY) = t R(X, Y) (rescale both layers by √t; paper §2)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((5, 3))
+    Y = rng.standard_normal((5, 2))
+    r1 = _solve(X, Y, activation="relu", cost="interpolate")
+    rt = _solve(X, t * Y, activation="relu", cost="interpolate")
+    assert abs(rt.value - t * r1.value) <= 1e-5 * max(1.0, t * r1.value)
+    assert rt.lower <= rt.value + 1e-8
+
+
+def test_scs_dual_bound():
+    res = _solve(np.eye(4), _tight_Y(4), activation="relu", cost="interpolate", cone="lifted", solver="SCS",
+                 solver_opts={"eps_abs": 1e-7, "eps_rel": 1e-7})
+    assert res.solver == "SCS" and res.lower_source == "dual"
+    assert abs(res.lower - 16) <= 1e-3 * 16 and abs(res.value - 16) <= 1e-3 * 16
