@@ -268,6 +268,18 @@ def spectral_bound(B: np.ndarray, activation) -> float:
     return max(abs(activation.a), abs(activation.b)) * float(np.linalg.norm(B, 2))
 
 
+def _linear_dual_points(setup: GroupLassoSetup) -> list:
+    r"""Dual points of the linear network (σ replaced by a linear map): the polar factor of Y
+    and Y itself.  With the spectral bound on the pricing value they give valid lower bounds
+    without any oracle; tight when a linear network is optimal (e.g. the N²/4 example, where
+    R = 2‖Y‖_*)."""
+    if setup.cost == "cross_entropy":
+        return []
+    U, sv, Vt = np.linalg.svd(setup.Y, full_matrices=False)
+    r = int(np.sum(sv > 1e-12 * max(sv[0] if sv.size else 0.0, 1e-300)))
+    return [U[:, :r] @ Vt[:r], setup.Y] if r else []
+
+
 def _master_options(solver: str, solver_opts: dict | None, tol: float) -> dict:
     """Master accuracy follows the certification tolerance (interior-point gap ≤ tol/100)."""
     opts = dict(solver_opts or {})
@@ -288,10 +300,8 @@ def _initial_columns(setup: GroupLassoSetup, rng, n_random: int) -> np.ndarray:
     return C / np.linalg.norm(C, axis=1, keepdims=True)
 
 
-def _make_feasible(setup, C, rng, oracle_kw):
+def _make_feasible(setup, C, rng, oracle):
     """Interpolation needs Y in the span of the columns: add residual-correlated neurons."""
-    from .oracle import max_group_norm
-
     for _ in range(4 * setup.N + 10):
         S = setup.columns(C)
         if setup.beta > 0:
@@ -300,7 +310,7 @@ def _make_feasible(setup, C, rng, oracle_kw):
         R = setup.Y - S @ coef
         if np.linalg.norm(R) <= 1e-9 * max(1.0, np.linalg.norm(setup.Y)):
             return C
-        pr = max_group_norm(R, setup.B, setup.activation, n_best=5, **oracle_kw)
+        pr = oracle(R, setup.B, setup.activation, 5, rng)
         C = np.vstack([C, pr.C])
     raise ValueError(
         "Y: cannot be interpolated by a depth-2 network on these inputs (Y is not in the span of "
@@ -327,10 +337,16 @@ def solve_shallow(
     n_add: int = 10,
     init_columns: np.ndarray | None = None,
     lifted_max_n: int = 40,
+    oracle=None,
 ):
     r"""Depth-2 solve by column generation (validated arrays in, :class:`SolveResult` out).
 
     ``X`` (N, d), ``Y`` (N, k) (one-hot for cross-entropy).  See :func:`covcone.solve`.
+
+    ``oracle``, optional: a problem-specific pricing heuristic
+    ``oracle(Theta, B, activation, n_best, rng) -> GroupPrice`` used instead of the default
+    (its ``exact`` flag is trusted only if it sets it; a heuristic oracle gives an upper bound
+    and the spectral / lifted lower bounds only).
     """
     from .oracle import exact_affordable, max_group_norm
     from .result import SolveResult
@@ -341,7 +357,11 @@ def solve_shallow(
     setup = GroupLassoSetup(X, Y, activation=activation, lam=lam, beta=beta, cost=cost)
     N, lam_eff = setup.N, setup.lam
     exact = method in ("auto", "generators") and exact_affordable(setup.r, N)
-    oracle_kw = {"exact": exact, "rng": rng}
+    if oracle is None:
+        def oracle(Theta, B, act, n_best, rng_):
+            return max_group_norm(Theta, B, act, n_best=n_best, exact=exact, rng=rng_)
+    else:
+        exact = False  # a user-supplied oracle proves nothing unless it says so per call
     solver_opts = _master_options(solver, solver_opts, tol)
     timings = {"master": 0.0, "oracle": 0.0, "recovery": 0.0}
     history = []
@@ -350,11 +370,15 @@ def solve_shallow(
         C = np.vstack([init_columns, C])
     if cost == "interpolate":
         t0 = time.perf_counter()
-        C = _make_feasible(setup, C, rng, oracle_kw)
+        C = _make_feasible(setup, C, rng, oracle)
         timings["oracle"] += time.perf_counter() - t0
 
     best_lower, lower_from = -np.inf, None
     spec = spectral_bound(setup.B, activation)
+    for Theta0 in _linear_dual_points(setup):  # cheap valid bounds before any master solve
+        lb, _ = dual_bound(Theta0, float(np.linalg.norm(Theta0, 2)) * spec, Y, cost=cost, lam=lam_eff, beta=beta)
+        if lb > best_lower:
+            best_lower, lower_from = lb, "spectral dual"
     best = None  # (upper, C, V, c0)
     solver_status = "optimal"
     stop_reason = f"reached the iteration limit ({max_rounds} rounds)"
@@ -375,7 +399,7 @@ def solve_shallow(
             best = (upper, C, V, c0)
 
         t0 = time.perf_counter()
-        price = max_group_norm(Theta, setup.B, activation, n_best=n_add, **oracle_kw)
+        price = oracle(Theta, setup.B, activation, n_add, rng)
         timings["oracle"] += time.perf_counter() - t0
         if price.exact:
             lb, _ = dual_bound(Theta, price.value, Y, cost=cost, lam=lam_eff, beta=beta)
@@ -433,34 +457,28 @@ def solve_shallow(
         keep, Vm = merge_parallel(setup.columns(C), V, cos_tol)
         Cm = C[keep]
         keep, Vred = reduce_atoms(setup.columns(Cm), Vm)
-        C_red = Cm[keep]
-        candidates.append(setup.network(C_red, Vred, c0))
-        if C_red.shape[0] > 0:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", InaccurateSolutionWarning)
-                    Vp, c0p, _, _ = _master(setup, setup.columns(C_red), solver, solver_opts)
-                keep, Vp = reduce_atoms(setup.columns(C_red), Vp)
-                candidates.append(setup.network(C_red[keep], Vp, c0p))
-            except SolverError:
-                pass
-    # prune small output weights and re-solve on what is left (interior-point masters leave
-    # many tiny c_j, DESIGN §7); accepted below only if the loss stays within the slack
+        candidates.append(setup.network(Cm[keep], Vred, c0))
+    # Interior-point masters leave many tiny c_j (DESIGN §7): drop the small ones and re-solve
+    # on what is left, sparsest first; stop at the first re-solve within the slack.
+    ref = min(setup.loss(n) for n in candidates)
+    slack = 0.1 * tol * max(1.0, abs(ref)) if np.isfinite(ref) else 0.0
     norms = np.linalg.norm(V, axis=1)
-    for thr in (1e-6, 1e-4, 1e-3, 1e-2):
+    for thr in (1e-2, 1e-4, 1e-6, 0.0):
         sup = norms > thr * norms.max(initial=0.0)
-        if not np.any(sup) or sup.all():
+        if not np.any(sup):
             continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InaccurateSolutionWarning)
                 Cs = C[sup]
                 Vp, c0p, _, _ = _master(setup, setup.columns(Cs), solver, solver_opts)
-            keep, Vm = merge_parallel(setup.columns(Cs), Vp, 1e-7)
-            keep2, Vr = reduce_atoms(setup.columns(Cs[keep]), Vm)
-            candidates.append(setup.network(Cs[keep][keep2], Vr, c0p))
         except SolverError:
             continue
+        keep, Vm = merge_parallel(setup.columns(Cs), Vp, 1e-7)
+        keep2, Vr = reduce_atoms(setup.columns(Cs[keep]), Vm)
+        candidates.append(setup.network(Cs[keep][keep2], Vr, c0p))
+        if setup.loss(candidates[-1]) <= ref + slack:
+            break
     uppers = [setup.loss(n) for n in candidates]
     best_up = min(uppers)
     slack = 0.1 * tol * max(1.0, abs(best_up)) if np.isfinite(best_up) else 0.0
@@ -472,7 +490,8 @@ def solve_shallow(
     if not exact and best_lower <= 0.0:
         best_lower, lower_from = 0.0, "trivial (loss ≥ 0)"
     if not exact:
-        if method == "lifted" or (method != "heuristic" and N <= lifted_max_n):
+        done = relative_gap(upper, best_lower) <= tol
+        if method == "lifted" or (not done and method != "heuristic" and N <= lifted_max_n):
             try:
                 from .sdp import solve_cone_program
 
