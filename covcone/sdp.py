@@ -196,6 +196,8 @@ def solve_cone_program(
         raise ValueError(f"cost: expected one of {_COSTS}, got {cost!r}")
     if cone not in _CONES:
         raise ValueError(f"cone: expected one of {_CONES}, got {cone!r}")
+    if cells is not None and cone != "cells":
+        raise ValueError(f"cells: an active set only applies to cone='cells', got cone={cone!r}")
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]

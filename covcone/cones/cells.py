@@ -706,7 +706,7 @@ class CellCone:
         r = self.r
         C = np.concatenate(Cs) if Cs else np.zeros((0, r))
         _, K, Ks = self.values()
-        sq = np.sum(C * C, axis=1)  # c-space norms; data-space norms via B below
+        sq = np.sum(C * C, axis=1)  # c-space squared norms (for the merge step)
         Z = C @ self.B
         sqz = np.sum(Z * Z, axis=1)
         keep = sqz > tol * max(np.trace(K), 1e-300)
