@@ -24,14 +24,13 @@ pass (DESIGN §4).
 """
 from __future__ import annotations
 
-import math
 import time
 import warnings
 
 import numpy as np
 
 from .backends import INACCURATE_STATUSES, InaccurateSolutionWarning, SolverError, choose_solver
-from .costs import cost_value, dual_value
+from .costs import dual_value
 from .network import Network
 from .result import covariance_pair, is_certified, relative_gap
 
@@ -268,16 +267,33 @@ def spectral_bound(B: np.ndarray, activation) -> float:
     return max(abs(activation.a), abs(activation.b)) * float(np.linalg.norm(B, 2))
 
 
-def _linear_dual_points(setup: GroupLassoSetup) -> list:
-    r"""Dual points of the linear network (σ replaced by a linear map): the polar factor of Y
-    and Y itself.  With the spectral bound on the pricing value they give valid lower bounds
-    without any oracle; tight when a linear network is optimal (e.g. the N²/4 example, where
-    R = 2‖Y‖_*)."""
+def linear_dual_bound(setup: GroupLassoSetup) -> float:
+    r"""A valid lower bound with no oracle: dual points of the linear network, priced spectrally.
+
+    For any Θ, ``max_{‖c‖=1} ‖Θᵀσ(Bᵀc)‖ ≤ ‖Θ‖₂ · max(|a|,|b|) · ‖B‖₂`` (σ is Lipschitz with
+    σ(0) = 0), so :func:`dual_bound` with that value is valid for every N and input rank.  The
+    points tried are the linear network's optimal duals for ``B = I``: the polar factor of Y
+    (interpolation) and ``(2/N)(Y − Z)`` with Z the singular values of Y soft-thresholded by λN
+    (MSE), plus Y itself.  Tight when a linear network is optimal — e.g. the N²/4 example, where
+    R = 2‖Y‖_* = N² (paper §4.2).  Returns ``-inf`` for cross-entropy (no point tried).
+    """
     if setup.cost == "cross_entropy":
-        return []
-    U, sv, Vt = np.linalg.svd(setup.Y, full_matrices=False)
-    r = int(np.sum(sv > 1e-12 * max(sv[0] if sv.size else 0.0, 1e-300)))
-    return [U[:, :r] @ Vt[:r], setup.Y] if r else []
+        return float("-inf")
+    Y, N = setup.Y, setup.N
+    U, sv, Vt = np.linalg.svd(Y, full_matrices=False)
+    points = [Y]
+    if setup.cost == "interpolate":
+        r = int(np.sum(sv > 1e-12 * max(sv[0] if sv.size else 0.0, 1e-300)))
+        points.append(U[:, :r] @ Vt[:r])
+    else:
+        points.append(2.0 / N * (Y - (U * np.maximum(sv - setup.lam * N, 0.0)) @ Vt))
+    spec = spectral_bound(setup.B, setup.activation) * (1 + 1e-12)  # pad for round-off
+    best = float("-inf")
+    for Theta in points:
+        lb, _ = dual_bound(Theta, float(np.linalg.norm(Theta, 2)) * spec, Y, cost=setup.cost, lam=setup.lam,
+                           beta=setup.beta)
+        best = max(best, lb)
+    return best
 
 
 def _master_options(solver: str, solver_opts: dict | None, tol: float) -> dict:
@@ -338,6 +354,7 @@ def solve_shallow(
     init_columns: np.ndarray | None = None,
     lifted_max_n: int = 40,
     oracle=None,
+    linear_bounds: bool = True,
 ):
     r"""Depth-2 solve by column generation (validated arrays in, :class:`SolveResult` out).
 
@@ -346,7 +363,8 @@ def solve_shallow(
     ``oracle``, optional: a problem-specific pricing heuristic
     ``oracle(Theta, B, activation, n_best, rng) -> GroupPrice`` used instead of the default
     (its ``exact`` flag is trusted only if it sets it; a heuristic oracle gives an upper bound
-    and the spectral / lifted lower bounds only).
+    and the spectral / lifted lower bounds only).  ``linear_bounds=False`` skips the spectral
+    bounds of the linear network's dual points (e.g. to test the exact oracle's own bound).
     """
     from .oracle import exact_affordable, max_group_norm
     from .result import SolveResult
@@ -375,8 +393,8 @@ def solve_shallow(
 
     best_lower, lower_from = -np.inf, None
     spec = spectral_bound(setup.B, activation)
-    for Theta0 in _linear_dual_points(setup):  # cheap valid bounds before any master solve
-        lb, _ = dual_bound(Theta0, float(np.linalg.norm(Theta0, 2)) * spec, Y, cost=cost, lam=lam_eff, beta=beta)
+    if linear_bounds:  # a valid bound before any master solve
+        lb = linear_dual_bound(setup)
         if lb > best_lower:
             best_lower, lower_from = lb, "spectral dual"
     best = None  # (upper, C, V, c0)

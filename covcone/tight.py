@@ -48,11 +48,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import Network
+from .activations import relu as _RELU
 
 __all__ = ["tight_example", "verify_tight", "TightReport", "plot_width_plateau"]
-
-_RELU = "relu"
 
 
 # ------------------------------------------------------------------------------------------
@@ -195,78 +193,21 @@ def _num(x):
 # lower bounds
 # ------------------------------------------------------------------------------------------
 def spectral_dual_bound(X, Y, *, cost="interpolate", lam=None):
-    r"""Lower bound on the depth-2 ReLU optimum from a spectrally certified dual point (β = 0).
+    r"""Lower bound on the depth-2 ReLU optimum (β = 0) with no oracle:
+    :func:`covcone.shallow.linear_dual_bound` (the linear network's dual points, priced by
+    ``‖Θᵀσ(Xw)‖ ≤ ‖Θ‖₂‖X‖₂``).  On this example it is tight: R = 2‖Y_N‖_* = N²."""
+    from .shallow import GroupLassoSetup, linear_dual_bound
 
-    Weak duality (DESIGN §3.4): for any Θ (N×k) and any ``m ≥ max_{‖w‖=1} ‖Θᵀσ(Xw)‖`` the value
-    ``shallow.dual_bound(Θ, m, …)`` is ≤ the optimum.  For ReLU ``‖σ(Xw)‖ ≤ ‖Xw‖ ≤ ‖X‖₂``, so
-    ``m = ‖Θ‖₂‖X‖₂`` (padded by 1e-12 relative for round-off) is valid without any oracle.
-    Θ is the optimal dual point of the linear network on ``X = I``-like data: the polar factor
-    of ``Y`` (interpolation) or ``(2/N)(Y − Z)`` with ``Z`` the soft-thresholded ``Y`` (MSE).
-    """
-    from .shallow import dual_bound
-
-    X = np.asarray(X, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    N = Y.shape[0]
-    U, s, Vt = np.linalg.svd(Y, full_matrices=False)
-    r = int(np.sum(s > 1e-12 * max(s[0], 1e-300)))
-    if cost == "interpolate":
-        Theta = U[:, :r] @ Vt[:r]
-        lam_eff = 1.0
-    else:
-        Z = (U * np.maximum(s - lam * N, 0.0)) @ Vt
-        Theta = 2.0 / N * (Y - Z)
-        lam_eff = lam
-    m = np.linalg.norm(Theta, 2) * np.linalg.norm(X, 2) * (1 + 1e-12)
-    lb, _ = dual_bound(Theta, m, Y, cost=cost, lam=lam_eff, beta=0.0)
-    return float(lb)
+    setup = GroupLassoSetup(np.asarray(X, dtype=float), np.asarray(Y, dtype=float), activation=_RELU, lam=lam,
+                            beta=0.0, cost=cost)
+    return float(linear_dual_bound(setup))
 
 
 # ------------------------------------------------------------------------------------------
-# column generation over nonnegative directions (X = I, β = 0, ReLU)
+# the network: covcone's column generation with a pricing heuristic for X = I, β = 0, ReLU
 # ------------------------------------------------------------------------------------------
-def _clarabel_tight(solver, solver_opts):
-    opts = dict(solver_opts or {})
-    if solver == "CLARABEL":
-        for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas", "tol_ktratio"):
-            opts.setdefault(key, 1e-12)
-    return opts
-
-
-def _master(S, Y, cost, lam, solver, solver_opts):
-    r"""Group lasso over the columns S (N×m): returns (V (m×k), Θ (N×k), status)."""
-    import cvxpy as cp
-
-    from .backends import INACCURATE_STATUSES, SolverError
-
-    N, k = Y.shape
-    m = S.shape[1]
-    V = cp.Variable((m, k))
-    pen = 2 * cp.sum(cp.norm(V, 2, axis=1))
-    cons = []
-    if cost == "interpolate":
-        cons = [S @ V == Y]
-        obj = pen
-    else:
-        obj = cp.sum_squares(S @ V - Y) / N + lam * pen
-    prob = cp.Problem(cp.Minimize(obj), cons)
-    try:
-        prob.solve(solver=solver, **(solver_opts or {}))
-    except cp.error.SolverError as exc:
-        raise SolverError(f"tight example master ({cost}, {m} neurons): solver {solver} failed: {exc}") from exc
-    if prob.status not in ("optimal",) + INACCURATE_STATUSES or V.value is None:
-        raise SolverError(f"tight example master ({cost}, {m} neurons): solver {solver} returned status {prob.status!r}")
-    Vv = np.asarray(V.value, dtype=float).reshape(m, k)
-    if cost == "interpolate":
-        Theta = np.asarray(cons[0].dual_value, dtype=float).reshape(N, k)
-        if np.sum(Theta * Y) < 0:
-            Theta = -Theta
-    else:
-        Theta = 2.0 / N * (Y - S @ Vv)
-    return Vv, Theta, prob.status
-
-
 def _pair_seeds(N):
+    """Unit nonnegative directions with one or two nonzeros: e_i and (e_i + e_j)/√2."""
     I, J = np.triu_indices(N, 1)
     C = np.zeros((I.size + N, N))
     C[np.arange(I.size), I] = C[np.arange(I.size), J] = 1 / np.sqrt(2)
@@ -286,140 +227,49 @@ def _ascent(G, C, iters=100):
     return C
 
 
-def _column_generation(Y, cost, lam, solver, solver_opts, max_rounds=30):
-    r"""Columns (unit z ≥ 0, rows of C) and output vectors V of a depth-2 ReLU net on X = I."""
-    N = Y.shape[0]
-    lam_eff = 1.0 if cost == "interpolate" else lam
+def pair_oracle(Theta, B, activation, n_best, rng=None):
+    r"""Pricing heuristic for ``X = I``, β = 0, ReLU: ``max_{z ≥ 0, ‖z‖=1} ‖Θᵀz‖`` searched over
+    all pair directions (e_i + e_j)/√2 and singletons, refined by projected power ascent.
+
+    Not exact (the problem is copositive-type, NP-hard in general): the solver treats it as a
+    heuristic, so the certificate comes from a valid dual bound (spectral / lifted), never from
+    this oracle.  Values are recomputed through :func:`covcone.oracle.group_norms`.
+    """
+    from .oracle import GroupPrice, group_norms
+
+    N = B.shape[1]
     seeds = _pair_seeds(N)
-    C = np.eye(N)  # singletons: any Y is interpolable
-    rounds = 0
-    for rounds in range(1, max_rounds + 1):
-        V, Theta, _ = _master(C.T, Y, cost, lam, solver, solver_opts)
-        G = Theta @ Theta.T
-        vals = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", seeds, G, seeds), 0.0))
-        top = seeds[np.argsort(-vals)[: max(4, N)]]
-        cand = np.vstack([seeds, _ascent(G, top)])
-        vals = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", cand, G, cand), 0.0))
-        new = cand[vals > 2 * lam_eff * (1 + 1e-7)]
-        if new.shape[0] == 0:
-            break
-        # keep the support, add the new columns (duplicates are harmless but wasteful)
-        norms = np.linalg.norm(V, axis=1)
-        C = np.vstack([C[norms > 1e-9 * max(norms.max(initial=0.0), 1e-300)], new])
-        C = np.unique(np.round(C, 12), axis=0)
-    return C, V, rounds
+    G = Theta @ Theta.T
+    vals = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", seeds, G, seeds), 0.0))
+    top = seeds[np.argsort(-vals)[: max(4, N)]]
+    cand = np.vstack([seeds, _ascent(G, top)])
+    C = cand @ np.linalg.pinv(B).T  # z = Bᵀc  →  c (B is square and invertible for X = I)
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    v = group_norms(Theta, B, activation, C)
+    order = np.argsort(-v)[: max(n_best, 1)]
+    return GroupPrice(value=float(v[order[0]]), C=C[order], values=v[order], exact=False,
+                      method="heuristic (pair directions + ascent)", n_faces=int(C.shape[0]))
 
 
-# ------------------------------------------------------------------------------------------
-# recovery: prune, polish, merge + Carathéodory, min-norm rebuild
-# ------------------------------------------------------------------------------------------
-def _balanced_network(C, V):
-    """W_1 rows √‖v_j‖ z_jᵀ, W_2 columns v_j / √‖v_j‖ (X = I, β = 0)."""
-    norms = np.linalg.norm(V, axis=1)
-    keep = norms > 0
-    C, V, t = C[keep], V[keep], np.sqrt(norms[keep])
-    W1 = np.hstack([t[:, None] * C, np.zeros((C.shape[0], 1))])
-    W2 = np.hstack([(V / t[:, None]).T, np.zeros((V.shape[1], 1))])
-    return Network([W1, W2], _RELU, 0.0)
+def _build_network(X, Y, cost, lam, solver, solver_opts, exact, notes, label, tol=1e-6):
+    """(upper, network, exact-oracle lower or None, seconds), all from :func:`covcone.solve`'s
+    column generation: the exact 3^N oracle when ``exact``, else :func:`pair_oracle`."""
+    from .shallow import solve_shallow
 
-
-def _loss(net, X, Y, cost, lam):
-    if cost == "interpolate":
-        return net.loss(X, Y, cost="interpolate")
-    return net.loss(X, Y, lam=lam, cost=cost)
-
-
-def _min_norm_rebuild(Z, Yhat):
-    """Network with pre-activations Z (neurons × N) on X = I and min-norm output weights."""
-    S = np.maximum(Z, 0.0)  # σ(Z), neurons × N
-    W2 = np.linalg.lstsq(S.T, Yhat, rcond=None)[0].T  # k × n
-    W1 = np.hstack([Z, np.zeros((Z.shape[0], 1))])
-    return Network([W1, np.hstack([W2, np.zeros((W2.shape[0], 1))])], _RELU, 0.0)
-
-
-def _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label, add_seeds=True):
-    """Prune → polish → decompose → min-norm rebuild; returns the best network by forward pass."""
-    from .backends import SolverError
-    from .decompose import decompose
-
-    net = _balanced_network(C, V)
-    best = (_loss(net, X, Y, cost, lam), net)
-    norms = np.linalg.norm(V, axis=1)
-    keep = norms > 1e-6 * max(norms.max(initial=0.0), 1e-300)
-    # polish on the support plus the pair directions (exact-oracle neurons are eigenvectors of
-    # near-optimal face forms, accurate only to the master's tolerance)
-    Cp = np.unique(np.round(np.vstack([C[keep], _pair_seeds(C.shape[1])]), 12), axis=0) if add_seeds else C[keep]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            Vp, _, _ = _master(Cp.T, Y, cost, lam, solver, _clarabel_tight(solver, solver_opts))
-        net_p = _balanced_network(Cp, Vp)
-        loss_p = _loss(net_p, X, Y, cost, lam)
-        if loss_p <= best[0] * (1 + 1e-9) + 1e-12:
-            best = (loss_p, net_p)
-    except SolverError as exc:
-        notes.append(f"{label}: polishing on the support failed ({exc}); kept the unpolished network")
-    # interior-point masters leave tiny weights on many columns: drop them and re-solve, and
-    # keep the sparser network only if its forward-pass loss is not worse (relative 1e-10)
-    for thr in (1e-4, 1e-2):
-        W1 = best[1].weights[0][:, :-1]
-        w = np.linalg.norm(W1, axis=1) ** 2  # balanced: ‖v_j‖ = ‖row_j‖²
-        Cb = W1 / np.where(w > 0, np.sqrt(w), 1.0)[:, None]
-        keep = w > thr * max(w.max(initial=0.0), 1e-300)
-        if keep.all() or not keep.any():
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                Vs, _, _ = _master(Cb[keep].T, Y, cost, lam, solver, _clarabel_tight(solver, solver_opts))
-        except SolverError:
-            continue
-        net_s = _balanced_network(Cb[keep], Vs)
-        loss_s = _loss(net_s, X, Y, cost, lam)
-        if loss_s <= best[0] * (1 + 1e-10) + 1e-12:
-            notes.append(f"{label}: pruned {int((~keep).sum())} neurons of weight < {thr:g}·max "
-                         f"(loss change {(loss_s - best[0]) / max(1.0, abs(best[0])):+.1e} relative)")
-            best = (min(loss_s, best[0]), net_s) if loss_s <= best[0] else (loss_s, net_s)
-    net = best[1]
-    Z = net.weights[0][:, :-1]  # neurons' pre-activations on X = I (rows)
-    n_before = Z.shape[0]
-    dec = decompose(Z, activation=_RELU, tol=1e-9)
-    Yhat = net.forward(X)
-    net_r = _min_norm_rebuild(dec.Z, Y if cost == "interpolate" else Yhat)
-    loss_r = _loss(net_r, X, Y, cost, lam)
-    change = (loss_r - best[0]) / max(1.0, abs(best[0]))
-    if np.isfinite(loss_r) and change <= 1e-9:
-        notes.append(f"{label}: merge + Carathéodory reduced {n_before} → {dec.n_after} neurons; "
-                     f"min-norm rebuild changed the loss by {change:+.1e} (relative)")
-        return loss_r, net_r
-    notes.append(f"{label}: reduction to {dec.n_after} neurons would change the loss by {change:+.1e}; "
-                 f"kept the {n_before}-neuron network")
-    return best
-
-
-def _build_network(X, Y, cost, lam, solver, solver_opts, exact, notes, label):
-    """(upper, network, exact-oracle lower or None, seconds)."""
     t0 = time.perf_counter()
-    lower = None
-    if exact:
-        from . import solve
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = solve(X, Y, activation=_RELU, lam=lam if cost != "interpolate" else None, beta=0.0, cost=cost,
-                        tol=1e-6, solver=solver, solver_opts=solver_opts, rng=0)
-        W1, W2 = res.network.weights
-        C, V = W1[:, :-1], W2[:, :-1].T * np.linalg.norm(W1[:, :-1], axis=1)[:, None]
-        nz = np.linalg.norm(C, axis=1) > 0
-        C, V = C[nz] / np.linalg.norm(C[nz], axis=1, keepdims=True), V[nz]
-        if res.lower_from == "exact-oracle dual":
-            lower = float(res.lower)
-        notes.append(f"{label}: covcone.solve ({res.method}): {res.message}")
-    else:
-        C, V, rounds = _column_generation(Y, cost, lam, solver, solver_opts)
-        notes.append(f"{label}: column generation over pair-seeded directions, {rounds} master rounds")
-    upper, net = _recover(C, V, X, Y, cost, lam, solver, solver_opts, notes, label, add_seeds=exact)
-    return float(upper), net, lower, time.perf_counter() - t0
+    N = X.shape[0]
+    kw = dict(activation=_RELU, lam=lam, beta=0.0, cost=cost, tol=tol, solver=solver, solver_opts=solver_opts,
+              rng=0, lifted_max_n=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exact:
+            res = solve_shallow(X, Y, method="generators", linear_bounds=False, **kw)
+        else:
+            res = solve_shallow(X, Y, method="heuristic", oracle=pair_oracle, init_columns=np.eye(N),
+                                n_add=4 * N, **kw)
+    notes.append(f"{label}: covcone column generation ({res.method}, {len(res.history)} rounds): {res.message}")
+    lower = float(res.lower) if res.lower_from == "exact-oracle dual" else None
+    return float(res.upper), res.network, lower, time.perf_counter() - t0
 
 
 # ------------------------------------------------------------------------------------------
