@@ -15,7 +15,8 @@ width, Adam then L-BFGS (strong Wolfe) on *exactly* covcone's loss,
 because ``Linear.bias = β·W[:, -1]`` (DESIGN §1: the last column of W multiplies the constant row
 β); with β = 1 this is plain weight decay on every parameter.  The reported loss is the one of
 ``Network.from_torch(model, beta=β)`` evaluated by covcone's own forward pass (``Network.loss``), so
-both sides are measured by the same code.
+both sides are measured by the same code.  Torch runs single-threaded (``set_num_threads(1)``): on
+these small full-batch problems, on a loaded 2-core machine, two threads were several times slower.
 """
 from __future__ import annotations
 
@@ -156,6 +157,7 @@ def train_torch(X, Y, *, width: int, lam: float, beta: float = 1.0, cost: str = 
 
     from covcone.network import Network
 
+    torch.set_num_threads(1)  # tiny full-batch problems: threads only add overhead on a loaded 2-core box
     torch.manual_seed(seed)
     Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
     N, d = Xt.shape
