@@ -33,7 +33,6 @@ multi-start local search (exact only in name: it proves nothing) is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 
