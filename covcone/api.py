@@ -80,7 +80,10 @@ def solve(
         Show a progress bar.
     **options
         Solver-specific options: ``max_rounds``, ``n_add`` (columns per round),
-        ``lifted_max_n`` (largest N for the lifted bound).  Unknown options are an error.
+        ``lifted_max_n`` (largest N for the lifted bound), ``init_columns`` (warm start, depth 2);
+        for depth ≥ 3 also ``init`` (a Network, "linear", "random", "auto"), ``restarts``,
+        ``max_sweeps``, ``rtol`` and ``polish`` (see :func:`covcone.deep.solve_deep`).
+        Unknown options are an error.
 
     Returns
     -------
@@ -98,10 +101,13 @@ def solve(
         raise ValueError(f"time_limit: expected a positive number of seconds or None, got {time_limit!r}")
     if solver_opts is not None and not isinstance(solver_opts, dict):
         raise ValueError(f"solver_opts: expected a dict or None, got {type(solver_opts).__name__}")
-    allowed = {"max_rounds", "n_add", "lifted_max_n", "init_columns"}
-    unknown = set(options) - allowed - ({"init", "restarts", "max_sweeps", "rtol"} if problem.depth > 2 else set())
+    if problem.depth > 2:
+        allowed = {"max_rounds", "n_add", "lifted_max_n", "init", "restarts", "max_sweeps", "rtol", "polish"}
+    else:
+        allowed = {"max_rounds", "n_add", "lifted_max_n", "init_columns"}
+    unknown = set(options) - allowed
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for depth {problem.depth}; allowed: {sorted(allowed)}")
     from .backends import choose_solver
 
     choose_solver(solver)  # unavailable / unlicensed solvers fail here, with the list of choices
