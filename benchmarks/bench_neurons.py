@@ -1,0 +1,117 @@
+r"""Picture of the neurons of the certified optimum beside those of a wide trained network (issue 7.5).
+
+2-D inputs with bias, depth 2, ReLU, MSE, λ = 1e-3, β = 1.  A hidden unit ``σ(w₁x₁ + w₂x₂ + βb)``
+has its kink on the line ``w₁x₁ + w₂x₂ + βb = 0``; each unit is drawn as that line over the data,
+with thickness (and opacity) ∝ its size ‖w_in‖·‖w_out‖ (the balanced neuron's share of the
+penalty, 2λ‖w_in‖‖w_out‖), on top of the network's output.  Left: covcone's certified optimum.
+Right: a width-200 network trained by Adam (then L-BFGS) on the same loss, best of 5 seeds.  The
+optimum uses a few neurons (the paper's sparsity); a wide trained network approaches the same
+function by clusters of nearly parallel lines (the attraction of §3.1).
+
+Data: teacher–student (N = 100, 3-neuron teacher, noise 0.1) and two spirals (N = 100, ±1 targets).
+Table: losses, their ratio, neurons (trained network: units above 1 % of the largest), times.
+Figure: ``docs/neurons.png``.
+
+    python benchmarks/bench_neurons.py --quick    # 2 seeds, shorter training
+    python benchmarks/bench_neurons.py
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from _common import (DOCS, active_neurons, base_parser, default_out, load_now, machine_info, pm_one, print_header,
+                     print_table, run_solve, seed_everything, teacher_student, torch_runs, two_spirals, write_json)
+
+LAM, BETA, TOL, WIDTH = 1e-3, 1.0, 1e-6, 200
+
+
+def main(argv=None):
+    p = base_parser(__doc__, __file__)
+    p.add_argument("--png", default=str(DOCS / "neurons.png"))
+    args = p.parse_args(argv)
+    seed_everything(args.seed)
+    info = machine_info()
+    print_header("bench_neurons — neurons of the certified optimum vs a wide trained network", info)
+    seeds = 2 if args.quick else 5
+    train = dict(adam_steps=1500, lbfgs_steps=200) if args.quick else dict(adam_steps=3000, lbfgs_steps=500)
+    Xs, ls = two_spirals(100, rng=args.seed + 1)
+    data = {"teacher–student": teacher_student(100, 2, 1, noise=0.1, rng=args.seed), "two spirals": (Xs, pm_one(ls))}
+    rows, panels = [], []
+    for name, (X, Y) in data.items():
+        r = run_solve(X, Y, lam=LAM, beta=BETA, tol=TOL, rng=args.seed)
+        t = torch_runs(X, Y, width=WIDTH, seeds=seeds, lam=LAM, beta=BETA, **train)
+        tnet = t["best_network"]
+        row = {"data": name, "N": X.shape[0], "certified": r["certified"], "covcone_loss": r["upper"],
+               "covcone_neurons": r["n_neurons"], "covcone_time": r["time"], "torch_width": WIDTH,
+               "torch_best": t["best"], "torch_active_1pct": active_neurons(tnet, X, 1e-2),
+               "torch_active_10pct": active_neurons(tnet, X, 1e-1), "loss_ratio": t["best"] / r["upper"],
+               "torch_time_all": t["time_total"], "time_ratio": r["time"] / t["time_total"], "load": load_now()}
+        rows.append(row)
+        panels.append((name, X, Y, r["_result"].network, tnet, row))
+        print(f"  {name}: covcone {r['time']:.1f} s ({r['n_neurons']} neurons); Adam best {t['best']:.8g}", flush=True)
+    print()
+    print_table(rows, [("data", "data", ""), ("certified", "cert.", ""), ("covcone_loss", "covcone loss", ".8g"),
+                       ("covcone_neurons", "neurons", ""), ("covcone_time", "covcone [s]", ".1f"),
+                       ("torch_best", f"Adam w={WIDTH} best", ".8g"), ("loss_ratio", "loss ratio", ".5f"),
+                       ("torch_active_1pct", "units >1%", ""), ("torch_active_10pct", "units >10%", ""),
+                       ("torch_time_all", f"Adam [s] ({seeds} seeds)", ".1f"), ("time_ratio", "time ratio", ".2f"),
+                       ("load", "load", ".1f")])
+    print("\nloss ratio: Adam's best over covcone's certified optimum; time ratio: covcone over all Adam seeds.")
+    plot(panels, args.png, seeds)
+    write_json(args.out or default_out(__file__, args.quick),
+               {"machine": info, "lam": LAM, "beta": BETA, "train": train, "rows": rows})
+    return rows
+
+
+def _draw(ax, net, X, Y, title):
+    W1, W2 = net.weights
+    beta = net.beta
+    pad = 0.4
+    lo, hi = X.min(0) - pad, X.max(0) + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    F = net.forward(np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
+    vmax = np.abs(Y).max()  # colours saturate at the targets' range (the field extrapolates beyond)
+    ax.contourf(gx, gy, np.clip(F, -vmax, vmax), levels=np.linspace(-vmax, vmax, 21), cmap="RdBu_r", alpha=0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=Y[:, 0], cmap="RdBu_r", vmin=-vmax, vmax=vmax, s=22, edgecolors="k", linewidths=0.6)
+    size = np.linalg.norm(W1, axis=1) * np.linalg.norm(W2[:, :-1], axis=0)
+    rel = size / size.max() if size.max() > 0 else size
+    t = np.linspace(-10, 10, 2)
+    for j in np.argsort(rel):
+        if rel[j] < 1e-3:
+            continue
+        w, b = W1[j, :2], beta * W1[j, 2]
+        nrm = np.linalg.norm(w)
+        if nrm == 0:
+            continue
+        p0 = -b * w / nrm**2  # closest point of the kink line to the origin
+        d = np.array([-w[1], w[0]]) / nrm
+        ax.plot(p0[0] + t * d[0], p0[1] + t * d[1], color="k", lw=0.3 + 3.2 * rel[j], alpha=0.25 + 0.75 * rel[j])
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+
+def plot(panels, path, seeds):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(panels), 2, figsize=(9, 4.8 * len(panels)))
+    for i, (name, X, Y, onet, tnet, row) in enumerate(panels):
+        _draw(axes[i, 0], onet, X, Y, f"{name}: covcone certified optimum\n{row['covcone_neurons']} neurons, "
+                                       f"loss {row['covcone_loss']:.6g}")
+        _draw(axes[i, 1], tnet, X, Y, f"{name}: Adam + L-BFGS, width {row['torch_width']} (best of {seeds})\n"
+                                       f"{row['torch_active_1pct']} units > 1 % of the largest, loss {row['torch_best']:.6g}")
+    fig.suptitle("Kink lines of the hidden ReLU units (thickness ∝ ‖w_in‖·‖w_out‖) over the network's output\n"
+                 "depth 2, λ = 1e-3, β = 1, MSE", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
