@@ -46,6 +46,16 @@ def machine_info() -> dict:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "numpy": np.__version__,
     }
+    try:  # the package is edited concurrently: record which code was measured
+        import subprocess
+
+        git = ["git", "-C", str(HERE.parent)]
+        info["covcone_commit"] = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True,
+                                                text=True).stdout.strip()
+        info["covcone_dirty"] = bool(subprocess.run(git + ["status", "--porcelain", "covcone"], capture_output=True,
+                                                    text=True).stdout.strip())
+    except Exception:  # noqa: BLE001 - not a git checkout
+        pass
     for mod in ("scipy", "cvxpy", "clarabel", "torch", "scnn", "sklearn"):
         try:
             m = __import__(mod)
@@ -58,7 +68,8 @@ def machine_info() -> dict:
 def print_header(title: str, info: dict) -> None:
     print(title)
     print(f"  machine: {info['cores']} cores, load average {info['load_average_at_start']} at start; "
-          f"numpy {info['numpy']}, cvxpy {info.get('cvxpy', '-')}, torch {info.get('torch', '-')}")
+          f"numpy {info['numpy']}, cvxpy {info.get('cvxpy', '-')}, torch {info.get('torch', '-')}; covcone "
+          f"{info.get('covcone_commit', '?')}{' + uncommitted edits' if info.get('covcone_dirty') else ''}")
     print()
 
 
