@@ -1,7 +1,7 @@
 r"""The ``covcone`` command line: a thin layer over the public API.
 
 Subcommands: ``demo`` (a built-in certified solve), ``solve`` (data from .npz or .csv),
-``tight`` (the paper's N²/4 example, §4.2).  ``--json`` prints machine-readable output; the
+``tight`` (the paper's N²/4 example, §4.2), ``sweep`` (a TOML grid of solves, :mod:`covcone.sweep`).  ``--json`` prints machine-readable output; the
 exit code is nonzero when a requested certificate is not obtained or on bad input.
 """
 from __future__ import annotations
@@ -114,6 +114,22 @@ def _cmd_tight(args) -> int:
     return 0 if rep.passed else 1
 
 
+def _cmd_sweep(args) -> int:
+    from .sweep import run_sweep
+
+    rep = run_sweep(args.config, out=args.out, client=args.client)
+    if args.json:
+        print(json.dumps({"all_certified": rep.all_certified, "n_failed": rep.n_failed,
+                          "json": str(rep.json_path), "csv": str(rep.csv_path),
+                          "total_time": round(rep.timings["total"], 4), "results": list(rep.records)}, indent=2))
+    else:
+        print(rep.table())
+        print(f"wrote {rep.json_path} and {rep.csv_path} ({rep.timings['total']:.1f} s)")
+    if rep.n_failed:
+        return 1
+    return 0 if rep.all_certified or not args.require_certificate else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="covcone", description="Certified global optima of L2-regularised homogeneous networks (covariance cone).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -153,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", default=None, help="write the width-plateau figure (PNG)")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_cmd_tight)
+
+    w = sub.add_parser("sweep", help="run a grid of solves from a TOML config (see covcone.sweep)")
+    w.add_argument("config", help="TOML file: [data], [solve], [grid] (lam, depth, seed), [run]")
+    w.add_argument("--out", default=None, help="directory for sweep.json and sweep.csv")
+    w.add_argument("--client", default=None, help="serial, local (dask LocalCluster, 2 workers) or a scheduler address")
+    w.add_argument("--require-certificate", action="store_true", help="exit 1 unless every grid point is certified")
+    w.add_argument("--json", action="store_true")
+    w.set_defaults(func=_cmd_sweep)
     return p
 
 
