@@ -201,7 +201,7 @@ def _solve_cells(problem, *, tol, solver, solver_opts) -> SolveResult:
     lower_from = "cells SDP dual" if res.lower_source == "dual" else None
     lower = float(res.lower) if lower_from else float("-inf")
     gap = relative_gap(upper, lower)
-    certified = is_certified(upper, lower, tol, lower_from) and lower <= upper + 1e-7 * max(1.0, abs(upper))
+    certified = is_certified(upper, lower, tol, lower_from) and lower <= upper + tol * max(1.0, abs(upper))
     msg = (f"cell SDP ({res.status}): network loss {upper:.10g}, dual bound {lower:.10g}, gap {gap:.2e}; "
            + ("certified" if certified else f"NOT certified (tol {tol:g})") + f"; {res.message}")
     K, Ks = covariance_pair(net, problem.X)

@@ -500,6 +500,7 @@ def solve_shallow(
         if lb > best_lower:
             best_lower, lower_from = lb, "spectral dual"
     best = None  # (upper, C, V, c0)
+    idle = np.zeros(C.shape[0], dtype=int)  # consecutive rounds each column had zero weight
     solver_status = "optimal"
     stop_reason = f"reached the iteration limit ({max_rounds} rounds)"
     bar = _progress(verbose, max_rounds)
@@ -560,10 +561,14 @@ def solve_shallow(
         if time_limit is not None and time.perf_counter() - t_start > time_limit:
             stop_reason = f"time limit of {time_limit:g} s reached"
             break
-        # keep the support and the new candidates (fully corrective; zero columns dropped)
+        # keep the support and the new candidates (fully corrective).  A column idle (weight
+        # ≤ 1e-6·max; interior-point zeros are ≈ 1e-9) for 3 rounds in a row is dropped: dropping
+        # at once makes degenerate duals cycle (add, zero weight, drop, add again).
         norms = np.linalg.norm(V, axis=1)
-        keep = norms > 1e-6 * max(norms.max(initial=0.0), 1e-300)  # interior point: inactive ≈ 1e-9
+        idle = np.where(norms > 1e-6 * max(norms.max(initial=0.0), 1e-300), 0, idle + 1)
+        keep = idle < 3
         C = np.vstack([C[keep], new])
+        idle = np.concatenate([idle[keep], np.zeros(new.shape[0], dtype=int)])
     bar.close()
 
     # ---- recovery: vertex step, polish, network from the forward pass -------------------
@@ -630,8 +635,10 @@ def solve_shallow(
                 stop_reason += f"; lifted bound unavailable ({exc})"
     gap = relative_gap(upper, best_lower)
     certified = is_certified(upper, best_lower, tol, lower_from)
-    inconsistent = np.isfinite(best_lower) and best_lower > upper + 1e-7 * max(1.0, abs(upper))
-    if inconsistent:  # a valid lower bound can never exceed a network's loss
+    # A valid lower bound never exceeds a network's loss; within ±tol the two "agree" (numerical
+    # feasibility of interpolation and solver accuracy), beyond it something is wrong.
+    inconsistent = np.isfinite(best_lower) and best_lower > upper + tol * max(1.0, abs(upper))
+    if inconsistent:
         certified = False
     timings["total"] = time.perf_counter() - t_start
     n_neurons = int(net.widths[1]) if np.any(net.weights[0]) else 0

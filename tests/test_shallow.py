@@ -251,3 +251,32 @@ def test_certify_a_perturbed_optimum():
     assert not cert.is_global
     cert2 = covcone.certify(res.network, X, Y, lam=0.02)
     assert cert2.is_global
+
+
+def test_heuristic_and_lifted_methods_are_honest():
+    """Input rank 4 with N = 16 > 13: no exact oracle; bounds must stay valid and say so."""
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((16, 3))
+    Y = rng.standard_normal((16, 1))
+    exact = covcone.solve(X[:10], Y[:10], lam=0.05, beta=1.0)  # N ≤ 13: 3^N oracle
+    assert exact.certified and "exact" in exact.method
+    res = covcone.solve(X, Y, lam=0.05, beta=1.0, lifted_max_n=16)
+    assert "heuristic" in res.method
+    assert res.lower <= res.upper + 1e-9
+    if not res.certified:
+        assert "NOT certified" in res.message and "not affordable" in res.message
+    assert res.lower_from in ("lifted SDP dual", "spectral dual", "trivial (loss ≥ 0)")
+    heur = covcone.solve(X, Y, lam=0.05, beta=1.0, method="heuristic")
+    assert heur.lower_from != "lifted SDP dual" and heur.lower <= heur.upper
+
+
+def test_scs_solver_result_is_consistent():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((10, 2))
+    Y = rng.standard_normal((10, 1))
+    ref = covcone.solve(X, Y, lam=0.02, beta=1.0)
+    res = covcone.solve(X, Y, lam=0.02, beta=1.0, solver="SCS", tol=1e-4)
+    assert res.solver == "SCS"
+    assert res.lower <= ref.upper + 1e-6  # a valid bound never exceeds the true optimum
+    assert res.upper >= ref.lower - 1e-9  # and no network beats the certified optimum
+    assert res.network.loss(X, Y, lam=0.02) == pytest.approx(res.upper, rel=1e-12)
