@@ -280,3 +280,21 @@ def test_scs_solver_result_is_consistent():
     assert res.lower <= ref.upper + 1e-6  # a valid bound never exceeds the true optimum
     assert res.upper >= ref.lower - 1e-9  # and no network beats the certified optimum
     assert res.network.loss(X, Y, lam=0.02) == pytest.approx(res.upper, rel=1e-12)
+
+
+def test_vector_outputs_n20_equals_cell_sdp_and_lifted_is_below():
+    """Issue 3 acceptance: k = 3, 2-D inputs with bias, N = 20."""
+    from covcone.sdp import solve_cone_program
+
+    rng = np.random.default_rng(20)
+    X = rng.standard_normal((20, 2))
+    Y = np.stack([np.sin(X[:, 0]), np.cos(X[:, 1]), X[:, 0] * X[:, 1]], axis=1) + 0.05 * rng.standard_normal((20, 3))
+    lam = 0.01
+    res = covcone.solve(X, Y, lam=lam, beta=1.0, tol=1e-7)
+    assert res.certified, res.message
+    cells = covcone.solve(X, Y, lam=lam, beta=1.0, method="cells", tol=1e-6)
+    assert cells.network.loss(X, Y, lam=lam) == pytest.approx(cells.upper, rel=1e-12)
+    assert res.upper == pytest.approx(cells.upper, rel=1e-6)
+    assert cells.lower <= res.upper + 1e-6
+    lifted = solve_cone_program(X, Y, activation="relu", lam=lam, beta=1.0, cost="mse", cone="lifted")
+    assert lifted.lower < res.lower  # the lifted relaxation is not tight here (DESIGN §7)
