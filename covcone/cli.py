@@ -1,7 +1,8 @@
 r"""The ``covcone`` command line: a thin layer over the public API.
 
 Subcommands: ``demo`` (a built-in certified solve), ``solve`` (data from .npz or .csv),
-``tight`` (the paper's N²/4 example, §4.2), ``sweep`` (a TOML grid of solves, :mod:`covcone.sweep`).  ``--json`` prints machine-readable output; the
+``tight`` (the paper's N²/4 example, §4.2), ``sweep`` (a TOML grid of solves,
+:mod:`covcone.sweep`).  ``--json`` prints machine-readable output; the
 exit code is nonzero when a requested certificate is not obtained or on bad input.
 """
 from __future__ import annotations

@@ -156,10 +156,12 @@ def solve_path(X, Y, lams, *, client=None, warm_start="network", init_columns=No
         optimum is not unique.  Useful only for grids much longer than the number of workers.
     warm_start : {"network", "columns", None}
         What seeds the next λ: ``"network"`` (default) the unit input directions of the
-        recovered (pruned, Carathéodory-reduced) network's neurons; ``"columns"`` the master's
-        whole active set ``SolveResult.extra["columns"]``, which still holds the many tiny
-        neurons an interior-point master leaves (DESIGN §7) and made the next master larger and
-        slower in our measurements (``benchmarks/bench_path.py``); ``None``: cold solves.
+        recovered (pruned, Carathéodory-reduced) network's neurons — the smallest seed;
+        ``"columns"`` the master's whole active set ``SolveResult.extra["columns"]``, which
+        still holds the many tiny neurons an interior-point master leaves (DESIGN §7), so the
+        first masters are larger; ``None``: cold solves.  Both warm starts cut the rounds and
+        the total time by about the same factor (``benchmarks/bench_path.py``: 1.3–1.8× over
+        cold solves on 10 λ).
     init_columns : array (m, r), optional
         Columns seeding the first solve (e.g. ``extra["columns"]`` of an earlier solve on the
         same X and β).
