@@ -44,6 +44,10 @@ _EXPORTS = {
     "compress": "decompose",
     "rank_bounds": "decompose",
     "cp_factor": "decompose",
+    # integrations: λ paths and sweeps
+    "solve_path": "path",
+    "PathResult": "path",
+    "solve_many": "sweep",
     # the N²/4 example (paper §4.2)
     "tight_example": "tight",
     "verify_tight": "tight",

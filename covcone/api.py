@@ -142,7 +142,7 @@ def certify(network, X, Y, *, lam=None, cost: str = "mse", beta: float | None = 
     (converted by :meth:`Network.from_torch` with ``beta``, default 1).
     """
     if not isinstance(network, Network):
-        if type(network).__module__.startswith("torch"):
+        if _is_torch_sequential(network):
             network = Network.from_torch(network, beta=1.0 if beta is None else beta)
         else:
             raise ValueError(f"network: expected a covcone.Network or a torch nn.Sequential, got {type(network).__name__}")
@@ -210,3 +210,11 @@ def _solve_cells(problem, *, tol, solver, solver_opts) -> SolveResult:
                        covariances=(K, Ks), method="cells SDP", lower_from=lower_from, solver=res.solver, tol=tol,
                        timings={"total": time.perf_counter() - t0, "solve": res.solve_time, "build": res.build_time},
                        history=(), n_neurons=int(net.widths[1]), solver_status=res.status)
+
+
+def _is_torch_sequential(obj) -> bool:
+    """True for a torch ``nn.Sequential`` (or a subclass), without importing torch otherwise."""
+    import sys
+
+    torch_nn = sys.modules.get("torch.nn")
+    return torch_nn is not None and isinstance(obj, torch_nn.Sequential)

@@ -177,8 +177,16 @@ class Network:
 
         if not isinstance(module, nn.Sequential):
             raise ValueError(f"module: expected torch.nn.Sequential of Linear layers and one activation, got {type(module).__name__}")
+        layers = list(module)
+        kinds = ["L" if isinstance(layer, nn.Linear) else "a" for layer in layers]
+        pattern = "".join(kinds)
+        if not pattern or pattern[0] != "L" or pattern[-1] != "L" or "LL" in pattern or "aa" in pattern:
+            raise ValueError(
+                "module: expected Linear, activation, Linear, …, Linear (one activation between "
+                f"consecutive Linear layers, none before the first or after the last); got {[type(m).__name__ for m in layers]}"
+            )
         weights, acts = [], []
-        for layer in module:
+        for layer in layers:
             if isinstance(layer, nn.Linear):
                 W = layer.weight.detach().double().cpu().numpy()
                 bias = layer.bias.detach().double().cpu().numpy() if layer.bias is not None else np.zeros(W.shape[0])

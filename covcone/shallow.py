@@ -398,10 +398,22 @@ def linear_dual_bound(setup: GroupLassoSetup) -> float:
     return best
 
 
-def _master_options(solver: str, solver_opts: dict | None, tol: float) -> dict:
+def _sparsity_slack(upper: float, lower: float, tol: float) -> float:
+    """How much loss a sparser network may add: a tenth of the tolerance, and never more than
+    half of the room the certificate has left (so a certified gap stays ≤ tol)."""
+    if not np.isfinite(upper):
+        return 0.0
+    slack = 0.1 * tol * max(1.0, abs(upper))
+    if np.isfinite(lower):
+        room = tol * max(1.0, abs(upper)) - (upper - lower)
+        slack = min(slack, max(0.0, 0.5 * room))
+    return slack
+
+
+def _master_options(solver: str, solver_opts: dict | None, tol: float, cost: str = "mse") -> dict:
     """Master accuracy follows the certification tolerance (interior-point gap ≤ tol/100)."""
     opts = dict(solver_opts or {})
-    acc = min(1e-8, tol / 100.0)
+    acc = min(1e-8, tol / 100.0) if cost != "cross_entropy" else min(1e-10, tol / 1e4)  # exp cones: harder
     if solver == "CLARABEL":
         for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas"):
             opts.setdefault(key, acc)
@@ -482,7 +494,7 @@ def solve_shallow(
             return max_group_norm(Theta, B, act, n_best=n_best, exact=exact, rng=rng_)
     else:
         exact = False  # a user-supplied oracle proves nothing unless it says so per call
-    solver_opts = _master_options(solver, solver_opts, tol)
+    solver_opts = _master_options(solver, solver_opts, tol, cost)
     timings = {"master": 0.0, "oracle": 0.0, "recovery": 0.0}
     history = []
     C = _initial_columns(setup, rng, n_random=max(8, 2 * setup.r))
@@ -586,7 +598,7 @@ def solve_shallow(
     # Interior-point masters leave many tiny c_j (DESIGN §7): drop the small ones and re-solve
     # on what is left, sparsest first; stop at the first re-solve within the slack.
     ref = min(setup.loss(n) for n in candidates)
-    slack = 0.1 * tol * max(1.0, abs(ref)) if np.isfinite(ref) else 0.0
+    slack = _sparsity_slack(ref, best_lower, tol)
     norms = np.linalg.norm(V, axis=1)
     for thr in (1e-2, 1e-4, 1e-6, 0.0):
         sup = norms > thr * norms.max(initial=0.0)
@@ -606,7 +618,7 @@ def solve_shallow(
             break
     uppers = [setup.loss(n) for n in candidates]
     best_up = min(uppers)
-    slack = 0.1 * tol * max(1.0, abs(best_up)) if np.isfinite(best_up) else 0.0
+    slack = _sparsity_slack(best_up, best_lower, tol)
     ok = [i for i, u in enumerate(uppers) if u <= best_up + slack]
     pick = min(ok, key=lambda i: (candidates[i].widths[1], uppers[i]))
     net, upper = candidates[pick], uppers[pick]
@@ -623,15 +635,17 @@ def solve_shallow(
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", InaccurateSolutionWarning)
+                    Yarg = np.argmax(Y, axis=1) if cost == "cross_entropy" else Y  # labels for CE
                     lifted = solve_cone_program(
-                        X, Y, activation=activation, lam=lam, beta=beta, cost=cost, cone="lifted", solver=solver, solver_opts=solver_opts
+                        X, Yarg, activation=activation, lam=lam, beta=beta, cost=cost, cone="lifted", solver=solver,
+                        solver_opts=solver_opts,
                     )
                 timings["lifted"] = time.perf_counter() - t0
                 if lifted.lower_source != "dual":
                     stop_reason += "; the lifted SDP gave no dual objective, so no bound from it"
                 elif np.isfinite(lifted.lower) and lifted.lower > best_lower:
                     best_lower, lower_from = float(lifted.lower), "lifted SDP dual"
-            except (ImportError, SolverError) as exc:
+            except (ImportError, SolverError, ValueError) as exc:
                 stop_reason += f"; lifted bound unavailable ({exc})"
     gap = relative_gap(upper, best_lower)
     certified = is_certified(upper, best_lower, tol, lower_from)

@@ -244,8 +244,7 @@ def test_torch_round_trip_without_bias():
 
 
 @pytest.mark.torch
-@pytest.mark.xfail(reason="Network.from_torch bug: layers are not checked to alternate Linear/σ; "
-                   "Linear→Linear, a trailing σ and a leading σ convert to a different function", strict=False)
+@pytest.mark.torch
 @pytest.mark.parametrize("layout", ["linear-linear", "trailing-relu", "leading-relu"])
 def test_from_torch_rejects_or_reproduces_other_layouts(layout):
     torch = pytest.importorskip("torch")
