@@ -48,6 +48,7 @@ import numpy as np
 
 from .backends import InaccurateSolutionWarning, SolverError, choose_solver
 from .network import Network
+from .progress import progress
 from .result import SolveResult, relative_gap
 
 __all__ = ["solve_deep", "initial_network", "INITS", "BlockResult", "solve_block"]
@@ -460,7 +461,7 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
                             "widths": net.widths, "time": time.perf_counter() - t_start})
         n_sweeps = sweep
         dec = _rel_decrease(loss_before, loss)
-        bar(sweep, loss)
+        bar(loss=f"{loss:.6g}")
         if out_of_time:
             stop = f"time limit reached during sweep {sweep}"
             break
@@ -611,7 +612,7 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
                     n_add=n_add, lifted_max_n=lifted_max_n)
     L = problem.depth
 
-    bar = _progress(verbose, max_sweeps * restarts)
+    bar = progress(verbose, max_sweeps * restarts, "covcone depth-L", "sweep")
     runs = []
     warm_loss = None
     try:
@@ -699,29 +700,3 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
         solver_status="",
         extra=extra,
     )
-
-
-class _NoBar:
-    def __call__(self, *a):
-        pass
-
-    def close(self):
-        pass
-
-
-class _TqdmBar:
-    def __init__(self, total):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="covcone depth-L", unit="sweep", leave=False)
-
-    def __call__(self, sweep, loss):
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{loss:.6g}")
-
-    def close(self):
-        self.bar.close()
-
-
-def _progress(verbose: bool, total: int):
-    return _TqdmBar(total) if verbose else _NoBar()

@@ -32,6 +32,7 @@ import numpy as np
 from .backends import INACCURATE_STATUSES, InaccurateSolutionWarning, SolverError, choose_solver
 from .costs import dual_value
 from .network import Network
+from .progress import progress
 from .result import covariance_pair, is_certified, relative_gap
 
 __all__ = ["GroupLassoSetup", "solve_shallow", "dual_bound", "input_basis"]
@@ -515,7 +516,7 @@ def solve_shallow(
     idle = np.zeros(C.shape[0], dtype=int)  # consecutive rounds each column had zero weight
     solver_status = "optimal"
     stop_reason = f"reached the iteration limit ({max_rounds} rounds)"
-    bar = _progress(verbose, max_rounds)
+    bar = progress(verbose, max_rounds, "covcone depth-2", "round")
     for it in range(max_rounds):
         t0 = time.perf_counter()
         S = setup.columns(C)
@@ -559,7 +560,7 @@ def solve_shallow(
                 "time": time.perf_counter() - t_start,
             }
         )
-        bar(it, gap, active)
+        bar(gap=f"{gap:.1e}", neurons=active)
         if gap <= tol:
             stop_reason = f"bounds met after {it + 1} rounds"
             break
@@ -698,29 +699,3 @@ def solve_shallow(
         solver_status=solver_status,
         extra={"columns": best[1][np.linalg.norm(best[2], axis=1) > 0], "input_rank": setup.r},
     )
-
-
-class _NoBar:
-    def __call__(self, *a):
-        pass
-
-    def close(self):
-        pass
-
-
-class _TqdmBar:
-    def __init__(self, total):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="covcone depth-2", unit="round", leave=False)
-
-    def __call__(self, it, gap, active):
-        self.bar.update(1)
-        self.bar.set_postfix(gap=f"{gap:.1e}", neurons=active)
-
-    def close(self):
-        self.bar.close()
-
-
-def _progress(verbose: bool, total: int):
-    return _TqdmBar(total) if verbose else _NoBar()

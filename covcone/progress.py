@@ -1,0 +1,31 @@
+r"""Progress bars for long solves (tqdm), shown only when ``verbose=True``."""
+from __future__ import annotations
+
+__all__ = ["progress"]
+
+
+class _NoBar:
+    def __call__(self, **postfix):
+        pass
+
+    def close(self):
+        pass
+
+
+class _TqdmBar:
+    def __init__(self, total: int, desc: str, unit: str):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+    def __call__(self, **postfix):
+        self.bar.update(1)
+        self.bar.set_postfix(**postfix)
+
+    def close(self):
+        self.bar.close()
+
+
+def progress(verbose: bool, total: int, desc: str, unit: str):
+    """A callable ``bar(**postfix)`` (one step per call) with ``close()``; silent unless verbose."""
+    return _TqdmBar(total, desc, unit) if verbose else _NoBar()
