@@ -27,8 +27,12 @@ LAM, BETA, TOL, WIDTH = 1e-3, 1.0, 1e-6, 200
 
 def main(argv=None):
     p = base_parser(__doc__, __file__)
-    p.add_argument("--png", default=str(DOCS / "neurons.png"))
+    p.add_argument("--png", default=None,
+                   help="figure (default docs/neurons.png; with --quick, next to the JSON, so the README's figure stays)")
     args = p.parse_args(argv)
+    out = args.out or default_out(__file__, args.quick)
+    if args.png is None:
+        args.png = str(DOCS / "neurons.png") if not args.quick else out.rsplit(".", 1)[0] + ".png"
     seed_everything(args.seed)
     info = machine_info()
     print_header("bench_neurons — neurons of the certified optimum vs a wide trained network", info)
@@ -58,7 +62,7 @@ def main(argv=None):
                        ("load", "load", ".1f")])
     print("\nloss ratio: Adam's best over covcone's certified optimum; time ratio: covcone over all Adam seeds.")
     plot(panels, args.png, seeds)
-    write_json(args.out or default_out(__file__, args.quick),
+    write_json(out,
                {"machine": info, "lam": LAM, "beta": BETA, "train": train, "rows": rows})
     return rows
 

@@ -45,8 +45,12 @@ def digits_pca(N: int, classes=(3, 8), dims: int = 2):
 
 def main(argv=None):
     p = base_parser(__doc__, __file__)
-    p.add_argument("--png", default=str(DOCS / "plateau.png"))
+    p.add_argument("--png", default=None,
+                   help="figure (default docs/plateau.png; with --quick, next to the JSON, so the README's figure stays)")
     args = p.parse_args(argv)
+    out = args.out or default_out(__file__, args.quick)
+    if args.png is None:
+        args.png = str(DOCS / "plateau.png") if not args.quick else out.rsplit(".", 1)[0] + ".png"
     seed_everything(args.seed)
     info = machine_info()
     print_header("bench_plateau — best trained loss vs width against the certified optimum", info)
@@ -81,7 +85,7 @@ def main(argv=None):
                        ("best_ratio", "best/opt", ".5f"), ("median_ratio", "median/opt", ".5f"),
                        ("torch_time_run", "torch s/run", ".1f"), ("load", "load", ".1f")])
     plot(panels, args.png, seeds)
-    write_json(args.out or default_out(__file__, args.quick),
+    write_json(out,
                {"machine": info, "lam": LAM, "beta": BETA, "seeds": seeds, "train": train, "rows": rows})
     return rows
 
