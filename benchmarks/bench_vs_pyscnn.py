@@ -42,6 +42,12 @@ def main(argv=None):
     p = base_parser(__doc__, __file__)
     p.add_argument("--max-gates", type=int, default=500)
     args = p.parse_args(argv)
+    try:
+        import scnn  # noqa: F401
+    except ImportError:
+        print("bench_vs_pyscnn needs pyscnn; install it without its torchvision dependency (which would "
+              "replace the pinned torch): pip install --no-deps pyscnn opt_einsum linalg_backends")
+        return 2
     seed_everything(args.seed)
     info = machine_info()
     print_header("bench_vs_pyscnn — scalar outputs, 2-D inputs + bias, ReLU, MSE, λ = 1e-3, β = 1", info)
@@ -76,4 +82,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if isinstance(main(), list) else 2)
