@@ -32,6 +32,8 @@ time / scnn time.
 """
 from __future__ import annotations
 
+import sys
+
 from _common import (base_parser, default_out, load_now, machine_info, print_header, print_table, run_scnn,
                      run_solve, seed_everything, teacher_student, write_json)
 
@@ -43,7 +45,7 @@ def main(argv=None):
     p.add_argument("--max-gates", type=int, default=500)
     args = p.parse_args(argv)
     try:
-        import scnn  # noqa: F401
+        import scnn  # noqa: F401  (only checking that it is installed)
     except ImportError:
         print("bench_vs_pyscnn needs pyscnn; install it without its torchvision dependency (which would "
               "replace the pinned torch): pip install --no-deps pyscnn opt_einsum linalg_backends")
