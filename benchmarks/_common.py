@@ -157,8 +157,10 @@ def max_rss_mb() -> float:
 # torch baseline
 # ============================================================================================
 def train_torch(X, Y, *, width: int, lam: float, beta: float = 1.0, cost: str = "mse", seed: int = 0,
-                adam_steps: int = 2000, lbfgs_steps: int = 500, lr: float = 1e-2, init_scale: float = 1.0):
-    """One Adam + L-BFGS run of a depth-2 ReLU network (float64) on covcone's exact loss.
+                adam_steps: int = 2000, lbfgs_steps: int = 500, lr: float = 1e-2, init_scale: float = 1.0,
+                depth: int = 2):
+    """One Adam + L-BFGS run of a depth-``depth`` ReLU network (float64, every hidden layer of
+    ``width``) on covcone's exact loss.
 
     Returns ``(network, loss, seconds)``: the loss is covcone's forward-pass ``Network.loss`` of
     ``Network.from_torch(model, beta=beta)``.
@@ -170,7 +172,7 @@ def train_torch(X, Y, *, width: int, lam: float, beta: float = 1.0, cost: str = 
 
     torch.set_num_threads(1)  # tiny full-batch problems: threads only add overhead on a loaded 2-core box
     torch.manual_seed(seed)
-    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
+    Xt = torch.from_numpy(np.array(X, dtype=np.float64))  # a writable copy
     N, d = Xt.shape
     if cost == "cross_entropy":
         labels = np.asarray(Y).astype(np.int64).ravel()
@@ -180,7 +182,13 @@ def train_torch(X, Y, *, width: int, lam: float, beta: float = 1.0, cost: str = 
         Y = np.asarray(Y, dtype=np.float64).reshape(N, -1)
         k = Y.shape[1]
         Yt = torch.from_numpy(Y)
-    model = nn.Sequential(nn.Linear(d, width), nn.ReLU(), nn.Linear(width, k)).double()
+    dims = [d] + [width] * (depth - 1) + [k]
+    layers = []
+    for i in range(depth):
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+        if i < depth - 1:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers).double()
     if init_scale != 1.0:
         with torch.no_grad():
             for p in model.parameters():

@@ -20,55 +20,19 @@ import time
 import numpy as np
 
 from covcone.deep import solve_deep
-from covcone.network import Network
 from covcone.problem import Problem
 
 
 def torch_baseline(problem: Problem, *, seeds: int, adam_steps: int, lbfgs_steps: int) -> tuple[float, float]:
     """Best forward-pass loss of ``seeds`` Adam + L-BFGS runs at width N(N+1), and seconds."""
-    import torch
-    from torch import nn
+    from _common import train_torch
 
-    X = torch.from_numpy(np.array(problem.X, dtype=np.float64))
-    Y = torch.from_numpy(np.array(problem.Y, dtype=np.float64))
-    N, d, k, L = problem.N, problem.d, problem.k, problem.depth
-    width = N * (N + 1)
-    beta, lam = problem.beta, problem.lam
     t0 = time.perf_counter()
-    best = np.inf
-    for seed in range(seeds):
-        torch.manual_seed(seed)
-        dims = [d] + [width] * (L - 1) + [k]
-        layers = []
-        for i in range(L):
-            layers.append(nn.Linear(dims[i], dims[i + 1]).double())
-            if i < L - 1:
-                layers.append(nn.ReLU())
-        model = nn.Sequential(*layers)
-
-        def objective():
-            out = model(X)
-            reg = sum((m.weight**2).sum() + (m.bias**2).sum() / beta**2 for m in model if isinstance(m, nn.Linear))
-            return ((out - Y) ** 2).sum() / N + lam * reg
-
-        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        for _ in range(adam_steps):
-            opt.zero_grad()
-            loss = objective()
-            loss.backward()
-            opt.step()
-        opt = torch.optim.LBFGS(model.parameters(), max_iter=lbfgs_steps, tolerance_grad=1e-12,
-                                tolerance_change=1e-14, history_size=50, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            loss = objective()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        net = Network.from_torch(model, beta=beta, activation="relu")
-        best = min(best, problem.loss(net))
+    best = min(
+        train_torch(problem.X, problem.Y, width=problem.N * (problem.N + 1), lam=problem.lam, beta=problem.beta,
+                    seed=seed, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, depth=problem.depth)[1]
+        for seed in range(seeds)
+    )
     return float(best), time.perf_counter() - t0
 
 
