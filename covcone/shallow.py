@@ -290,6 +290,8 @@ def reduce_atoms(S: np.ndarray, V: np.ndarray, tol: float = 1e-10) -> np.ndarray
     scale = np.linalg.norm(M, axis=0)
     Mn = M / scale
     a = alpha[idx] * scale  # weights of the normalised atoms
+    if Mn.shape[0] > Mn.shape[1]:  # tall: the null space of R (n×n) from a QR is the same, and cheaper
+        Mn = np.linalg.qr(Mn, mode="r")
     _, sv, Vt = np.linalg.svd(Mn, full_matrices=Mn.shape[1] > Mn.shape[0])  # all n right vectors
     rank = int(np.sum(sv > tol * max(Mn.shape) * (sv[0] if sv.size else 0)))
     Nb = Vt[rank:].T.copy()  # n × q null basis
@@ -591,8 +593,12 @@ def solve_shallow(
     t0 = time.perf_counter()
     _, C, V, c0 = best
     candidates = [setup.network(C, V, c0)]
+    merged = []
     for cos_tol in (1e-12, 1e-7):
         keep, Vm = merge_parallel(setup.columns(C), V, cos_tol)
+        if merged and np.array_equal(keep, merged[-1]):
+            continue  # the looser angle merged nothing more
+        merged.append(keep)
         Cm = C[keep]
         keep, Vred = reduce_atoms(setup.columns(Cm), Vm)
         candidates.append(setup.network(Cm[keep], Vred, c0))

@@ -266,7 +266,7 @@ def _build_network(X, Y, cost, lam, solver, solver_opts, exact, notes, label, to
             res = solve_shallow(X, Y, method="generators", linear_bounds=False, **kw)
         else:
             res = solve_shallow(X, Y, method="heuristic", oracle=pair_oracle, init_columns=np.eye(N),
-                                n_add=4 * N, **kw)
+                                n_add=8 * N, **kw)
     notes.append(f"{label}: covcone column generation ({res.method}, {len(res.history)} rounds): {res.message}")
     lower = float(res.lower) if res.lower_from == "exact-oracle dual" else None
     return float(res.upper), res.network, lower, time.perf_counter() - t0
