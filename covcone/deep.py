@@ -53,7 +53,7 @@ from .result import SolveResult, relative_gap
 
 __all__ = ["solve_deep", "initial_network", "INITS", "BlockResult", "solve_block"]
 
-INITS = ("auto", "linear", "random")
+INITS = ("auto", "linear", "random", "gradient")
 """Initialisation names accepted by :func:`solve_deep` (or pass a :class:`Network`)."""
 
 _METHODS = ("auto", "generators", "heuristic")
@@ -212,12 +212,14 @@ def initial_network(problem, init="auto", rng=None) -> Network:
     Parameters
     ----------
     problem : Problem
-    init : {"auto", "linear", "random"} or Network
+    init : {"auto", "linear", "random", "gradient"} or Network
         ``"linear"``: the balanced deep linear network of the least-squares / ridge map (for
         nonlinear σ with a + b ≠ 0 each unit is carried by a ± pair); ``"random"``: Gaussian
-        layers of width N, output layer fitted, compressed; ``"auto"``: ``"linear"`` when σ
-        allows it, else ``"random"``; a :class:`Network` is checked against the problem and
-        returned as is (warm start).
+        layers of width N, output layer fitted, compressed; ``"gradient"``: a random network
+        of width N(N+1) trained by full-batch Adam then L-BFGS in numpy, compressed (not for
+        ``"interpolate"``); ``"auto"``: ``"linear"`` when σ allows it, else ``"random"`` (the
+        multi-start of :func:`solve_deep` with ``init="auto"`` is built on top of this); a
+        :class:`Network` is checked against the problem and returned as is (warm start).
     rng : numpy.random.Generator or int, optional
     """
     if isinstance(init, Network):
@@ -230,6 +232,11 @@ def initial_network(problem, init="auto", rng=None) -> Network:
         init = "linear" if (act.a == act.b or act.a + act.b != 0) else "random"
     if init == "linear":
         return _linear_init(problem)
+    if init == "gradient":
+        if problem.cost == "interpolate":
+            raise ValueError("init: 'gradient' trains on the loss with λ ('mse' or 'cross_entropy'), not "
+                             "'interpolate'; use 'linear' or 'random'")
+        return _gradient_init(problem, np.random.default_rng(rng))
     return _random_init(problem, np.random.default_rng(rng))
 
 
@@ -339,21 +346,15 @@ def _check_pos(x, name: str) -> float:
     return float(x)
 
 
-def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
-    r"""Local L-BFGS descent on all weights at once (parameter space; ``"mse"`` / ``"cross_entropy"``).
-
-    Block-coordinate steps change the function only through the last block (a middle block must
-    reproduce the next layer exactly), so they converge slowly; a joint gradient step between
-    sweeps moves all layers together.  Gradients by backpropagation (σ' = slope a at 0).  The
-    caller keeps the result only when its forward-pass loss is lower.
-    """
-    from scipy.optimize import minimize
-
+def _objective(problem, shapes):
+    r"""``(unpack, fg)`` for the parameter-space loss ``C(Ŷ) + λ Σ‖W_ℓ‖²`` of networks with weight
+    shapes ``shapes``: ``fg(x)`` returns the loss and its gradient (backpropagation, σ' = slope a
+    at 0) at the flat weight vector ``x``."""
     from .costs import cost_gradient, cost_value
 
     act, beta, X, Y, lam = problem.activation, problem.beta, problem.X, problem.Y, problem.lam
-    shapes = [W.shape for W in net.weights]
     sizes = [int(np.prod(sh)) for sh in shapes]
+    Xb = _with_bias(X, beta)
 
     def unpack(x):
         out, i = [], 0
@@ -364,7 +365,7 @@ def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
 
     def fg(x):
         W = unpack(x)
-        Hs, Zs = [_with_bias(X, beta)], []
+        Hs, Zs = [Xb], []
         for ell, Wl in enumerate(W):
             Z = Hs[-1] @ Wl.T
             Zs.append(Z)
@@ -379,9 +380,87 @@ def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
                 G = (G @ W[ell][:, :-1]) * act.slopes(Zs[ell - 1])
         return val, np.concatenate([g.ravel() for g in grads])
 
+    return unpack, fg
+
+
+def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
+    r"""Local L-BFGS descent on all weights at once (parameter space; ``"mse"`` / ``"cross_entropy"``).
+
+    Block-coordinate steps change the function only through the last block (a middle block must
+    reproduce the next layer exactly), so they converge slowly; a joint gradient step between
+    sweeps moves all layers together.  Gradients by backpropagation (σ' = slope a at 0).  The
+    caller keeps the result only when its forward-pass loss is lower.
+    """
+    from scipy.optimize import minimize
+
+    unpack, fg = _objective(problem, [W.shape for W in net.weights])
     x0 = np.concatenate([W.ravel() for W in net.weights])
     res = minimize(fg, x0, jac=True, method="L-BFGS-B", options={"maxiter": maxiter, "gtol": 1e-12, "ftol": 1e-15})
-    return Network(unpack(res.x), act, beta)
+    return Network(unpack(res.x), problem.activation, problem.beta)
+
+
+def _gradient_init(problem, rng: np.random.Generator, *, width: int | None = None, adam_steps: int = 2000,
+                   lr: float = 1e-2, lbfgs_steps: int = 500) -> Network:
+    r"""A start found by plain gradient training in numpy: a random network of width ``width``
+    (default N(N+1), the Carathéodory width) per hidden layer, uniform ``±1/√fan_in`` weights and
+    biases (the usual default of ``Linear`` layers), ``adam_steps`` full-batch Adam steps on the
+    exact loss, then the joint L-BFGS :func:`polish`, then :func:`covcone.compress` to ≤ N(N+1)
+    neurons per layer when it keeps the function.  An initialisation only: the block-coordinate
+    sweeps that follow can only lower its loss."""
+    act, L, beta, N = problem.activation, problem.depth, problem.beta, problem.N
+    n = int(width) if width is not None else N * (N + 1)
+    dims = [problem.d] + [n] * (L - 1) + [problem.k]
+    W = []
+    for i in range(L):
+        bound = 1.0 / math.sqrt(dims[i])
+        w = rng.uniform(-bound, bound, (dims[i + 1], dims[i] + 1))
+        w[:, -1] /= beta if beta != 0 else 1.0  # the bias column multiplies β
+        if beta == 0:
+            w[:, -1] = 0.0
+        W.append(w)
+    unpack, fg = _objective(problem, [w.shape for w in W])
+    x = np.concatenate([w.ravel() for w in W])
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    bmask = None
+    if beta == 0:  # keep the (meaningless) bias columns at zero
+        bmask = np.concatenate([np.broadcast_to(np.arange(w.shape[1]) < w.shape[1] - 1, w.shape).ravel() for w in W])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, adam_steps + 1):
+            _, g = fg(x)
+            if not np.all(np.isfinite(g)):
+                break
+            if bmask is not None:
+                g = g * bmask
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            x = x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    net = Network(unpack(x), act, beta)
+    if lbfgs_steps > 0 and problem.cost != "interpolate":
+        cand = polish(problem, net, maxiter=lbfgs_steps)
+        if problem.loss(cand) <= problem.loss(net):
+            net = cand
+    if problem.cost == "interpolate":  # interpolate exactly with the learnt features
+        W = list(net.weights)
+        W[-1] = _fit_last(act(net.preactivations(problem.X)[-2]), problem)
+        net = Network(W, act, beta)
+    return _compress_start(problem, net)
+
+
+def _compress_start(problem, net: Network) -> Network:
+    """:func:`covcone.compress` of a start network, kept when it does not raise the loss."""
+    from .decompose import CompressionError, compress
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            comp = compress(net, problem.X, strict=False)
+    except (CompressionError, ValueError, np.linalg.LinAlgError):
+        return net
+    if comp.success and problem.loss(comp.network) <= problem.loss(net) * (1 + 1e-12) + 1e-15:
+        return comp.network
+    return net
 
 
 def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_sweeps: int, rtol: float,
@@ -505,9 +584,51 @@ def _compress_final(problem, net: Network, loss: float):
                        f"{loss:.12g}")
 
 
+AUTO_GRADIENT_STARTS = 8
+"""Number of ``"gradient"`` starts in the ``init="auto"`` pool of :func:`solve_deep`."""
+AUTO_RESTARTS = 2
+"""Number of pool starts refined by block-coordinate runs with ``init="auto"`` (``restarts=None``)."""
+
+
+def _start_pool(problem, rng, *, restarts: int, deadline, do_polish: bool):
+    r"""The ``init="auto"`` pool: the linear start (when σ allows it, polished) and
+    ``AUTO_GRADIENT_STARTS`` gradient starts; returns the ``restarts`` lowest-loss ones as
+    ``[(name, network), …]`` and a summary (``inits``, ``losses``, ``times``)."""
+    act = problem.activation
+    pool = []
+    t0 = time.perf_counter()
+    if act.a == act.b or act.a + act.b != 0:
+        net = _linear_init(problem)
+        if do_polish:
+            cand = polish(problem, net)
+            if problem.loss(cand) < problem.loss(net):
+                net = cand
+        pool.append(("linear", net, problem.loss(net), time.perf_counter() - t0))
+    for _ in range(AUTO_GRADIENT_STARTS):
+        if pool and deadline is not None and time.perf_counter() >= deadline:
+            break
+        t0 = time.perf_counter()
+        try:
+            with np.errstate(all="ignore"):
+                net = _gradient_init(problem, rng)
+            loss = problem.loss(net)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):  # pragma: no cover - defensive
+            continue
+        if math.isfinite(loss):
+            pool.append(("gradient", net, loss, time.perf_counter() - t0))
+    if not pool:  # pragma: no cover - σ without a linear start and every gradient start failed
+        net = _random_init(problem, rng)
+        pool.append(("random", net, problem.loss(net), 0.0))
+    order = sorted(range(len(pool)), key=lambda i: (pool[i][2], i))
+    chosen = [(pool[i][0], pool[i][1]) for i in order[:restarts]]
+    info = {"inits": [p[0] for p in pool], "losses": [float(p[2]) for p in pool],
+            "times": [float(p[3]) for p in pool], "refined": [int(i) for i in order[:restarts]]}
+    return chosen, info
+
+
 def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str | None = None,
                solver_opts: dict | None = None, time_limit: float | None = None, rng=None,
-               verbose: bool = False, init="auto", restarts: int = 1, max_sweeps: int = 20,
+               verbose: bool = False, init="auto", restarts: int | None = None, max_sweeps: int = 20,
                rtol: float = 1e-7, max_rounds: int = 200, n_add: int = 10, lifted_max_n: int = 0,
                polish: bool | None = None, **options) -> SolveResult:
     r"""Train a depth-L ≥ 3 homogeneous network by block-coordinate descent over its layers.
@@ -536,12 +657,21 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
         For random initialisations and the block solvers.
     verbose : bool
         A tqdm progress bar over sweeps.
-    init : {"auto", "linear", "random"} or Network
+    init : {"auto", "linear", "random", "gradient"} or Network
         The start (see :func:`initial_network`).  A :class:`Network` is a warm start: the
-        result's loss is never above that network's loss.
-    restarts : int
-        Number of runs (≥ 1); run 0 starts from ``init``, the others from ``"random"``
-        initialisations drawn from ``rng``.  The best final network is returned.
+        result's loss is never above that network's loss.  ``"auto"`` (default) is a
+        multi-start for costs with λ: a pool of the ``"linear"`` start (when σ allows it) and
+        ``AUTO_GRADIENT_STARTS`` (8) ``"gradient"`` starts (numpy Adam + L-BFGS at width
+        N(N+1), drawn from ``rng``), each polished; the ``restarts`` lowest-loss starts of the
+        pool are refined by block-coordinate runs.  (Block-coordinate descent is a local
+        method: from the linear start alone it often stops above plain gradient training.)
+        For ``"interpolate"``, ``"auto"`` is ``initial_network``'s ``"auto"`` (linear when σ
+        allows it, else random).
+    restarts : int or None
+        Number of block-coordinate runs (≥ 1).  With ``init="auto"`` and a cost with λ: the
+        number of pool starts refined (default None: 2).  Otherwise run 0 starts from
+        ``init`` and the others from ``"random"`` initialisations drawn from ``rng`` (default
+        None: 1).  The best final network is returned.
     max_sweeps : int
         Maximal number of sweeps per run (default 20).
     rtol : float
@@ -588,7 +718,8 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
                          f"'lifted' are depth-2 only), got {method!r}")
     tol = _check_pos(tol, "tol")
     rtol = _check_pos(rtol, "rtol")
-    restarts = _check_int(restarts, "restarts", 1)
+    if restarts is not None:
+        restarts = _check_int(restarts, "restarts", 1)
     max_sweeps = _check_int(max_sweeps, "max_sweeps", 1)
     max_rounds = _check_int(max_rounds, "max_rounds", 1)
     n_add = _check_int(n_add, "n_add", 1)
@@ -612,6 +743,14 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
                     n_add=n_add, lifted_max_n=lifted_max_n)
     L = problem.depth
 
+    multi = isinstance(init, str) and init == "auto" and problem.cost != "interpolate"
+    if restarts is None:
+        restarts = AUTO_RESTARTS if multi else 1
+    starts, pool_info = None, None
+    if multi:  # the multi-start pool: screen cheap starts, refine the best ``restarts`` of them
+        starts, pool_info = _start_pool(problem, rng, restarts=restarts, deadline=deadline, do_polish=do_polish)
+        restarts = len(starts)
+
     bar = progress(verbose, max_sweeps * restarts, "covcone depth-L", "sweep")
     runs = []
     warm_loss = None
@@ -619,8 +758,11 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
         for restart in range(restarts):
             if restart > 0 and deadline is not None and time.perf_counter() >= deadline:
                 break
-            start = init if restart == 0 else "random"
-            net0 = initial_network(problem, start, rng)
+            if starts is not None:
+                start, net0 = starts[restart]
+            else:
+                start = init if restart == 0 else "random"
+                net0 = initial_network(problem, start, rng)
             if restart == 0 and isinstance(init, Network):
                 warm_loss = problem.loss(init)
             net, loss, hist, info = _run(problem, net0, restart=restart, t_start=t_start, deadline=deadline,
@@ -661,7 +803,10 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
                 "(see solver_status in the history). ")
     if info["failures"]:
         msg += f"{len(info['failures'])} block solve(s) failed: {info['failures'][0]}. "
-    if restarts > 1:
+    if pool_info is not None:
+        msg += (f"Multi-start: {len(pool_info['losses'])} starts screened ({', '.join(pool_info['inits'])}), "
+                f"the {len(runs)} lowest-loss refined; best: run {best_restart} (init {info['init']!r}). ")
+    elif restarts > 1:
         msg += f"Best of {len(runs)} runs: run {best_restart} (init {info['init']!r}). "
     msg += comp_msg + "."
 
@@ -680,6 +825,7 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
         "widths": net.widths,
         "layer_covariances": cov,
         "compression": comp_msg,
+        "start_pool": pool_info,
     }
     return SolveResult(
         status="upper_only",

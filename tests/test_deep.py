@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import covcone
-from covcone.deep import _balance, _linear_init, initial_network, polish, solve_block, solve_deep
+from covcone.deep import (AUTO_GRADIENT_STARTS, _balance, _linear_init, initial_network, polish, solve_block,
+                          solve_deep)
 from covcone.network import Network
 from covcone.problem import Problem
 
@@ -348,6 +349,82 @@ def test_balance_keeps_function_and_lowers_norm(seed, L, beta, slopes):
     bal = _balance(net)
     np.testing.assert_allclose(bal.forward(X), net.forward(X), rtol=1e-9, atol=1e-9 * np.abs(net.forward(X)).max())
     assert bal.squared_norm() <= net.squared_norm() * (1 + 1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# the default multi-start (init="auto"): linear start + gradient-trained starts, best refined
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def auto_result(relu_data):
+    X, Y = relu_data
+    p = Problem(X, Y, depth=3, activation="relu", lam=0.01, beta=1.0, cost="mse")
+    return p, solve_deep(p, max_sweeps=4, rng=5)
+
+
+def test_default_multistart_is_honest_and_monotone(auto_result):
+    p, res = auto_result
+    pool = res.extra["start_pool"]
+    assert pool["inits"][0] == "linear" and pool["inits"].count("gradient") == AUTO_GRADIENT_STARTS
+    assert len(res.extra["restart_losses"]) == 2  # restarts=None → the 2 best pool starts refined
+    # the refined starts are the lowest-loss ones of the pool
+    assert sorted(pool["refined"]) == sorted(np.argsort(pool["losses"], kind="stable")[:2].tolist())
+    assert res.certified is False and res.lower == 0.0 and res.status == "upper_only"
+    assert "local" in res.message and "Multi-start" in res.message
+    assert _monotone(res.history)
+    assert res.upper <= min(pool["losses"]) * (1 + 1e-12)
+    assert abs(p.loss(res.network) - res.upper) <= 1e-9
+    assert all(w <= p.N * (p.N + 1) for w in res.network.widths[1:-1])
+
+
+def test_default_multistart_no_worse_than_linear_start(auto_result, relu_result):
+    _, auto = auto_result
+    _, lin = relu_result  # init="linear", 5 sweeps
+    assert auto.upper <= lin.upper * (1 + 1e-9)
+
+
+def test_default_multistart_reproducible(relu_data):
+    X, Y = relu_data
+    a = covcone.solve(X, Y, depth=3, lam=0.05, beta=1.0, max_sweeps=2, restarts=1, rng=7)
+    b = covcone.solve(X, Y, depth=3, lam=0.05, beta=1.0, max_sweeps=2, restarts=1, rng=7)
+    assert a.upper == b.upper and a.extra["start_pool"]["losses"] == b.extra["start_pool"]["losses"]
+
+
+def test_gradient_init_is_a_valid_start(relu_data):
+    X, Y = relu_data
+    p = Problem(X, Y, depth=3, activation="relu", lam=0.01, beta=1.0, cost="mse")
+    net = initial_network(p, "gradient", rng=0)
+    assert net.depth == 3 and all(w <= p.N * (p.N + 1) for w in net.widths[1:-1])
+    assert p.loss(net) < p.loss(Network([np.zeros((w2, w1 + 1)) for w1, w2 in zip(net.widths, net.widths[1:])],
+                                        "relu", 1.0))
+    pi = Problem(X, Y, depth=3, activation="relu", beta=1.0, cost="interpolate")
+    with pytest.raises(ValueError, match="gradient"):
+        initial_network(pi, "gradient", rng=0)
+
+
+def test_interpolation_auto_keeps_single_start(relu_data):
+    X, Y = relu_data
+    p = Problem(X, Y, depth=3, activation="relu", beta=1.0, cost="interpolate")
+    res = solve_deep(p, max_sweeps=1, rng=0)
+    assert res.extra["start_pool"] is None and len(res.extra["restart_losses"]) == 1
+
+
+@pytest.mark.slow
+def test_default_beats_torch_best_of_five_on_acceptance_instance():
+    """Issue 6 on the first acceptance instances (N = 6, 8): default solve ≤ best of 5 torch runs."""
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from _common import torch_runs
+        from bench_deep import acceptance_instance
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    for i in (0, 1):
+        N, X, Y = acceptance_instance(i)
+        res = covcone.solve(X, Y, depth=3, activation="relu", lam=1e-2, beta=1.0, rng=1000 + i)
+        best = torch_runs(X, Y, width=N * (N + 1), seeds=5, lam=1e-2, beta=1.0, depth=3)["best"]
+        assert res.upper <= best
+        p = Problem(X, Y, depth=3, activation="relu", lam=1e-2, beta=1.0, cost="mse")
+        assert abs(p.loss(res.network) - res.upper) <= 1e-9
 
 
 # --------------------------------------------------------------------------------------------
