@@ -8,6 +8,7 @@ cross-entropy.
 """
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -196,7 +197,7 @@ def _solve_cells(problem, *, tol, solver, solver_opts) -> SolveResult:
     try:  # Carathéodory reduction (DESIGN §5): same covariances, at most N(N+1) neurons
         net = compress(net, problem.X).network
     except Exception as exc:  # noqa: BLE001 - the unreduced network stays valid; say why
-        res = type(res)(**{**res.__dict__, "message": res.message + f"; compression failed ({exc})"})
+        res = dataclasses.replace(res, message=res.message + f"; compression failed ({exc})")
     upper = problem.loss(net)
     lower_from = "cells SDP dual" if res.lower_source == "dual" else None
     lower = float(res.lower) if lower_from else float("-inf")
