@@ -29,6 +29,14 @@ min-norm (paper §3.1).  The new total loss is evaluated by a plain forward pass
 the history is monotone non-increasing; a rejected step (numerical trouble: an inaccurate block
 solve) is recorded in the history and in the message.
 
+**Starts.**  Block-coordinate descent is local: from the balanced deep linear start alone it
+often stops a few per cent above plain gradient training of a wide network.  So the default
+(``init="auto"``, costs with λ) is a multi-start: the linear start and ``AUTO_GRADIENT_STARTS``
+random networks of width N(N+1) trained by full-batch Adam then the joint L-BFGS :func:`polish`
+(all in numpy, seeded by ``rng``) and compressed; the ``AUTO_RESTARTS`` lowest-loss starts are
+refined by block-coordinate runs and the best result is returned.  This is a better local
+optimum, not a certificate.
+
 **What is and is not certified.**  When a block's exact pricing oracle is affordable (input rank
 ≤ 3 or N ≤ 13, :func:`covcone.oracle.exact_affordable`) the block is certified optimal *given its
 neighbours*; otherwise its heuristic oracle proves nothing.  Even when every block is certified
