@@ -130,7 +130,7 @@ def main(argv=None) -> list:
     ap.add_argument("--out", default=None, help="with --acceptance: JSON output (default bench_deep_acceptance.json)")
     ap.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
     ap.add_argument("--max-sweeps", type=int, default=None, help="sweep limit per run (default 40; 20 with --quick)")
-    ap.add_argument("--init", default="linear", choices=("linear", "random", "auto"))
+    ap.add_argument("--init", default="linear", choices=("linear", "random", "gradient", "auto"))
     ap.add_argument("--restarts", type=int, default=1, help="covcone runs (the others from random inits)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
