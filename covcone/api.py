@@ -82,7 +82,7 @@ def solve(
     **options
         Solver-specific options: ``max_rounds``, ``n_add`` (columns per round),
         ``lifted_max_n`` (largest N for the lifted bound), ``init_columns`` (warm start, depth 2);
-        for depth ≥ 3 also ``init`` (a Network, "linear", "random", "auto"), ``restarts``,
+        for depth ≥ 3 also ``init`` (a Network, "linear", "random", "gradient", "auto"), ``restarts``,
         ``max_sweeps``, ``rtol`` and ``polish`` (see :func:`covcone.deep.solve_deep`).
         Unknown options are an error.
 
