@@ -492,6 +492,7 @@ def solve_shallow(
     setup = GroupLassoSetup(X, Y, activation=activation, lam=lam, beta=beta, cost=cost)
     N, lam_eff = setup.N, setup.lam
     exact = method in ("auto", "generators") and exact_affordable(setup.r, N)
+    custom_oracle = oracle
     if oracle is None:
         def oracle(Theta, B, act, n_best, rng_):
             return max_group_norm(Theta, B, act, n_best=n_best, exact=exact, rng=rng_)
@@ -535,7 +536,16 @@ def solve_shallow(
             best = (upper, C, V, c0)
 
         t0 = time.perf_counter()
-        price = oracle(Theta, setup.B, activation, n_add, rng)
+        price = None
+        if exact and custom_oracle is None and it % 4 != 3:
+            # Cheap multi-start pricing first (≈100× faster than the enumeration); the exact
+            # oracle runs when the heuristic finds nothing to add, and every 4th round so that the
+            # certificate (which only the exact oracle gives) is tracked.
+            heur = max_group_norm(Theta, setup.B, activation, n_best=n_add, exact=False, rng=rng)
+            if np.any(heur.values > 2 * lam_eff * (1 + 1e-6)):
+                price = heur
+        if price is None:
+            price = oracle(Theta, setup.B, activation, n_add, rng)
         timings["oracle"] += time.perf_counter() - t0
         if price.exact:
             lb, _ = dual_bound(Theta, price.value, Y, cost=cost, lam=lam_eff, beta=beta)
