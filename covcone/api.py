@@ -81,7 +81,9 @@ def solve(
         Show a progress bar.
     **options
         Solver-specific options: ``max_rounds``, ``n_add`` (columns per round),
-        ``lifted_max_n`` (largest N for the lifted bound), ``init_columns`` (warm start, depth 2);
+        ``lifted_max_n`` (largest N for the lifted bound), ``init_columns`` (warm start, depth 2),
+        ``client`` (a dask.distributed client: the exact 3^N pricing enumeration runs in chunks on
+        its workers, depth 2);
         for depth ≥ 3 also ``init`` (a Network, "linear", "random", "gradient", "auto"), ``restarts``,
         ``max_sweeps``, ``rtol`` and ``polish`` (see :func:`covcone.deep.solve_deep`).
         Unknown options are an error.
@@ -105,7 +107,7 @@ def solve(
     if problem.depth > 2:
         allowed = {"max_rounds", "n_add", "lifted_max_n", "init", "restarts", "max_sweeps", "rtol", "polish"}
     else:
-        allowed = {"max_rounds", "n_add", "lifted_max_n", "init_columns"}
+        allowed = {"max_rounds", "n_add", "lifted_max_n", "init_columns", "client"}
     unknown = set(options) - allowed
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)} for depth {problem.depth}; allowed: {sorted(allowed)}")

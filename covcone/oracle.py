@@ -649,13 +649,13 @@ def _slope_table(n, a, b):
     return np.where(bits == 1, a, b)
 
 
-def _zero_set_spaces(B):
-    r"""For every zero set ``Zs ⊂ {0..N-1}`` yield ``(R, Q)``: the remaining coordinates and an
-    orthonormal basis (r × q, q ≥ 1) of ``{c : B[:, Zs]ᵀ c = 0}``."""
+def _zero_set_spaces(B, masks=None):
+    r"""For every zero set ``Zs ⊂ {0..N-1}`` (bit masks, default all ``2^N``) yield ``(R, Q)``:
+    the remaining coordinates and an orthonormal basis (r × q, q ≥ 1) of ``{c : B[:, Zs]ᵀ c = 0}``."""
     r, N = B.shape
     smax = np.linalg.norm(B, 2)
     tol = max(r, N) * np.finfo(float).eps * smax
-    for mask in range(2**N):
+    for mask in range(2**N) if masks is None else masks:
         Zs = [i for i in range(N) if mask >> i & 1]
         R = np.array([i for i in range(N) if not mask >> i & 1], dtype=int)
         if R.size == 0:
@@ -671,18 +671,19 @@ def _zero_set_spaces(B):
         yield R, Q
 
 
-def _exact_3n_group(Theta, B, a, b, pool, scale2):
-    r"""All faces ``(Zs, signs)``: on ``L = null(B[:, Zs]ᵀ)`` with basis ``Q`` the restricted
-    form is ``T'T'ᵀ`` with ``T' = Qᵀ B_R D Θ_R``; its top eigenvector ``Q u`` is the candidate.
-    A face is kept only if ``+Qu`` or ``−Qu`` has the face's signs (exact membership test, the
-    minimal face of a maximiser passes it) and its eigenvalue beats the pool's threshold; the
-    kept faces are evaluated in decreasing order of the eigenvalue."""
+def _faces_3n_chunk(Theta, B, a, b, masks, thr, margin):
+    r"""The faces of the zero sets ``masks`` (one chunk of the ``{−, 0, +}^N`` enumeration):
+    on ``L = null(B[:, Zs]ᵀ)`` with basis ``Q`` the restricted form is ``T'T'ᵀ`` with
+    ``T' = Qᵀ B_R D Θ_R``; its top eigenvector ``Q u`` is the candidate.  A face is kept only if
+    ``+Qu`` or ``−Qu`` has the face's signs (exact membership test: the minimal face of a
+    maximiser passes it) and its eigenvalue beats ``thr − margin``.  Returns
+    ``(n_faces, bounds, candidates)``; a pure function, so chunks can run on other workers."""
     n_faces = 0
-    bounds, cands = [], []
+    bounds, cands = [np.zeros(0)], [np.zeros((0, B.shape[0]))]
     tables = {}
     bn = np.linalg.norm(B, axis=0)
     tol = 1e-10
-    for R, Q in _zero_set_spaces(B):
+    for R, Q in _zero_set_spaces(B, masks):
         nR = R.size
         if nR not in tables:
             sg = np.where(((np.arange(2**nR)[:, None] >> np.arange(nR)[None, :]) & 1) == 1, 1.0, -1.0)
@@ -692,8 +693,7 @@ def _exact_3n_group(Theta, B, a, b, pool, scale2):
         Tq = np.einsum("qi,pi,ik->pqk", E, Dt, Theta[R], optimize=True)
         n_faces += Dt.shape[0]
         lam, _ = _top_eig(Tq, need_vectors=False)
-        thr = pool.threshold
-        keep = lam > thr - _margin(pool, scale2) if np.isfinite(thr) else np.ones(lam.size, bool)
+        keep = lam > thr - margin if np.isfinite(thr) else np.ones(lam.size, bool)
         keep &= lam > 0
         if not np.any(keep):
             continue
@@ -704,9 +704,27 @@ def _exact_3n_group(Theta, B, a, b, pool, scale2):
         C = u @ Q.T
         bounds += [lam[keep][ok_p], lam[keep][ok_m]]
         cands += [C[ok_p], -C[ok_m]]
-    if bounds:
-        bounds = np.concatenate(bounds)
-        cands = np.vstack(cands)
+    return n_faces, np.concatenate(bounds), np.vstack(cands)
+
+
+def _exact_3n_group(Theta, B, a, b, pool, scale2, client=None):
+    r"""All faces ``(Zs, signs)`` by :func:`_faces_3n_chunk`, then evaluated in decreasing order
+    of their bound.  With a ``dask.distributed`` client the ``2^N`` zero sets are split into one
+    chunk per worker thread (the any-dimension case, where this enumeration dominates)."""
+    thr, margin = pool.threshold, _margin(pool, scale2)
+    N = B.shape[1]
+    if client is None:
+        parts = [_faces_3n_chunk(Theta, B, a, b, None, thr, margin)]
+    else:
+        n_chunks = max(1, 2 * sum(client.nthreads().values()))
+        chunks = [range(i, 2**N, n_chunks) for i in range(n_chunks)]  # interleaved: balanced sizes
+        futures = client.map(_faces_3n_chunk, [Theta] * n_chunks, [B] * n_chunks, [a] * n_chunks,
+                             [b] * n_chunks, chunks, [thr] * n_chunks, [margin] * n_chunks, pure=False)
+        parts = client.gather(futures)
+    n_faces = sum(p[0] for p in parts)
+    bounds = np.concatenate([p[1] for p in parts])
+    cands = np.vstack([p[2] for p in parts])
+    if bounds.size:
         _evaluate_sorted(pool, bounds, lambda idx: cands[idx], scale2)
     return n_faces
 
@@ -751,6 +769,7 @@ def max_group_norm(
     n_best: int = 1,
     rng=None,
     n_starts: int = 64,
+    client=None,
     _method: str | None = None,
 ) -> GroupPrice:
     r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (DESIGN §3.4).
@@ -772,6 +791,9 @@ def max_group_norm(
         Randomness of the heuristic starts.
     n_starts : int, default 64
         Random starts of the heuristic (a few are also used to warm-start the exact search).
+    client : dask.distributed.Client, optional
+        Split the ``3^N`` sign-pattern enumeration (input rank ≥ 4) into chunks run on the
+        client's workers; the result is identical to the serial one.
 
     Returns
     -------
@@ -843,7 +865,7 @@ def max_group_norm(
         if method == "arrangement r=3":
             n_faces = _exact_r3_group(Tk, Bk, a, b, pool, scale2)
         else:
-            n_faces = _exact_3n_group(Tk, Bk, a, b, pool, scale2)
+            n_faces = _exact_3n_group(Tk, Bk, a, b, pool, scale2, client=client)
         is_exact = True
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:

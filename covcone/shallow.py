@@ -472,6 +472,7 @@ def solve_shallow(
     lifted_max_n: int = 40,
     oracle=None,
     linear_bounds: bool = True,
+    client=None,
 ):
     r"""Depth-2 solve by column generation (validated arrays in, :class:`SolveResult` out).
 
@@ -482,6 +483,8 @@ def solve_shallow(
     (its ``exact`` flag is trusted only if it sets it; a heuristic oracle gives an upper bound
     and the spectral / lifted lower bounds only).  ``linear_bounds=False`` skips the spectral
     bounds of the linear network's dual points (e.g. to test the exact oracle's own bound).
+    ``client`` (a ``dask.distributed.Client``) splits the exact ``3^N`` face enumeration across
+    its workers (input rank ≥ 4, where that enumeration dominates).
     """
     from .oracle import exact_affordable, max_group_norm
     from .result import SolveResult
@@ -495,7 +498,7 @@ def solve_shallow(
     custom_oracle = oracle
     if oracle is None:
         def oracle(Theta, B, act, n_best, rng_):
-            return max_group_norm(Theta, B, act, n_best=n_best, exact=exact, rng=rng_)
+            return max_group_norm(Theta, B, act, n_best=n_best, exact=exact, rng=rng_, client=client)
     else:
         exact = False  # a user-supplied oracle proves nothing unless it says so per call
     solver_opts = _master_options(solver, solver_opts, tol, cost)
