@@ -164,7 +164,10 @@ def _master_clarabel(setup: GroupLassoSetup, S: np.ndarray, solver_opts: dict | 
         setattr(settings, key, val)
     sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
     st = str(sol.status)
-    if st.endswith("AlmostSolved"):
+    x_ok = sol.x is not None and np.all(np.isfinite(np.asarray(sol.x)))
+    if st.endswith("AlmostSolved") or (x_ok and st.split(".")[-1] in ("InsufficientProgress", "MaxIterations", "MaxTime")):
+        # the last iterate is still a feasible-ish point: bounds stay valid (the upper bound is a
+        # network's loss, the lower a dual bound), the status is recorded on the result
         status = "optimal_inaccurate"
     elif st.endswith("Solved"):
         status = "optimal"

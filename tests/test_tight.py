@@ -15,7 +15,7 @@ def _check(rep, prefix):
 def test_small_N_pass_all_checks(N):
     rep = verify_tight(N)
     assert rep.passed, rep.table()
-    for prefix in ("1", "2", "3", "4", "5a"):
+    for prefix in ("1", "2", "3", "4", "5a", "5b"):
         assert _check(rep, prefix)[3] is True, rep.table()
     assert rep.upper == pytest.approx(N**2, rel=1e-6)
     assert rep.lower == pytest.approx(N**2, rel=1e-6)
@@ -99,3 +99,11 @@ def test_example_script_runs():
     from pathlib import Path
 
     runpy.run_path(str(Path(__file__).parents[1] / "examples" / "tight_example.py"), run_name="__main__")
+
+
+def test_mse_with_larger_lam_leaves_5b_open_not_passed():
+    """At λ = 1/N² the MSE optimum adds an all-ones neuron: the support of K_1^σ has triangles,
+    the clique-cover bound cannot certify N²/4, and the report must say OPEN (None), not PASS."""
+    rep = verify_tight(6, lam=1.0 / 36)
+    c5b = _check(rep, "5b")
+    assert c5b[3] is None and "triangles" in c5b[1]
