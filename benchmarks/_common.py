@@ -308,6 +308,22 @@ def default_out(script: str, quick: bool) -> str:
     return str(HERE / f"{Path(script).stem}{'_quick' if quick else ''}.json")
 
 
+def figure_parser(doc: str, script: str, figure: str):
+    """:func:`base_parser` plus ``--png`` (default ``docs/<figure>``; with ``--quick``, next to the
+    JSON, so the README's figure stays).  Returns ``(args, out, png)`` after parsing ``argv``."""
+    p = base_parser(doc, script)
+    p.add_argument("--png", default=None,
+                   help=f"figure (default docs/{figure}; with --quick, next to the JSON, so the README's figure stays)")
+
+    def parse(argv=None):
+        args = p.parse_args(argv)
+        out = args.out or default_out(script, args.quick)
+        png = args.png or (str(DOCS / figure) if not args.quick else out.rsplit(".", 1)[0] + ".png")
+        return args, out, png
+
+    return parse
+
+
 def base_parser(doc: str, script: str):
     import argparse
 

@@ -19,20 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import (DOCS, active_neurons, base_parser, default_out, load_now, machine_info, pm_one, print_header,
+from _common import (figure_parser, active_neurons, load_now, machine_info, pm_one, print_header,
                      print_table, run_solve, seed_everything, teacher_student, torch_runs, two_spirals, write_json)
 
 LAM, BETA, TOL, WIDTH = 1e-3, 1.0, 1e-6, 200
 
 
 def main(argv=None):
-    p = base_parser(__doc__, __file__)
-    p.add_argument("--png", default=None,
-                   help="figure (default docs/neurons.png; with --quick, next to the JSON, so the README's figure stays)")
-    args = p.parse_args(argv)
-    out = args.out or default_out(__file__, args.quick)
-    if args.png is None:
-        args.png = str(DOCS / "neurons.png") if not args.quick else out.rsplit(".", 1)[0] + ".png"
+    args, out, args.png = figure_parser(__doc__, __file__, "neurons.png")(argv)
     seed_everything(args.seed)
     info = machine_info()
     print_header("bench_neurons — neurons of the certified optimum vs a wide trained network", info)

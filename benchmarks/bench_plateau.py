@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import (DOCS, base_parser, default_out, load_now, machine_info, print_header, print_table, run_solve,
+from _common import (figure_parser, load_now, machine_info, print_header, print_table, run_solve,
                      seed_everything, teacher_student, torch_runs, write_json)
 
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
@@ -44,13 +44,7 @@ def digits_pca(N: int, classes=(3, 8), dims: int = 2):
 
 
 def main(argv=None):
-    p = base_parser(__doc__, __file__)
-    p.add_argument("--png", default=None,
-                   help="figure (default docs/plateau.png; with --quick, next to the JSON, so the README's figure stays)")
-    args = p.parse_args(argv)
-    out = args.out or default_out(__file__, args.quick)
-    if args.png is None:
-        args.png = str(DOCS / "plateau.png") if not args.quick else out.rsplit(".", 1)[0] + ".png"
+    args, out, args.png = figure_parser(__doc__, __file__, "plateau.png")(argv)
     seed_everything(args.seed)
     info = machine_info()
     print_header("bench_plateau — best trained loss vs width against the certified optimum", info)
