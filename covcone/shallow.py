@@ -603,12 +603,18 @@ def solve_shallow(
     bar.close()
 
     # ---- recovery: vertex step, polish, network from the forward pass -------------------
-    # Candidates: the best network of the loop, its Carathéodory reduction, and the reduction
-    # re-solved on its own support.  Keep the sparsest whose forward-pass loss is within a tenth
-    # of the tolerance of the best one (sparsity never costs the certificate).
+    # Candidates: the best network of the loop, its parallel-merged Carathéodory reductions, and
+    # re-solves on pruned supports.  Keep the sparsest whose forward-pass loss is within
+    # _sparsity_slack of the best one (sparsity never costs the certificate).
     t0 = time.perf_counter()
     _, C, V, c0 = best
-    candidates = [setup.network(C, V, c0)]
+    candidates, uppers = [], []
+
+    def add(net_):
+        candidates.append(net_)
+        uppers.append(setup.loss(net_))  # each candidate's forward pass, once
+
+    add(setup.network(C, V, c0))
     merged = []
     for cos_tol in (1e-12, 1e-7):
         keep, Vm = merge_parallel(setup.columns(C), V, cos_tol)
@@ -617,10 +623,10 @@ def solve_shallow(
         merged.append(keep)
         Cm = C[keep]
         keep, Vred = reduce_atoms(setup.columns(Cm), Vm)
-        candidates.append(setup.network(Cm[keep], Vred, c0))
+        add(setup.network(Cm[keep], Vred, c0))
     # Interior-point masters leave many tiny c_j (DESIGN §7): drop the small ones and re-solve
     # on what is left, sparsest first; stop at the first re-solve within the slack.
-    ref = min(setup.loss(n) for n in candidates)
+    ref = min(uppers)
     slack = _sparsity_slack(ref, best_lower, tol)
     norms = np.linalg.norm(V, axis=1)
     for thr in (1e-2, 1e-4, 1e-6, 0.0):
@@ -636,10 +642,9 @@ def solve_shallow(
             continue
         keep, Vm = merge_parallel(setup.columns(Cs), Vp, 1e-7)
         keep2, Vr = reduce_atoms(setup.columns(Cs[keep]), Vm)
-        candidates.append(setup.network(Cs[keep][keep2], Vr, c0p))
-        if setup.loss(candidates[-1]) <= ref + slack:
+        add(setup.network(Cs[keep][keep2], Vr, c0p))
+        if uppers[-1] <= ref + slack:
             break
-    uppers = [setup.loss(n) for n in candidates]
     best_up = min(uppers)
     slack = _sparsity_slack(best_up, best_lower, tol)
     ok = [i for i, u in enumerate(uppers) if u <= best_up + slack]
