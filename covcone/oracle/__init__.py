@@ -1,0 +1,246 @@
+r"""The pricing oracle: exact face enumeration of the hyperplane arrangement (DESIGN §3.3–3.4).
+
+This module implements the *pricing step* of the generator (column generation) representation of
+the cone ``S = cone{(zzᵀ, σ(z)σ(z)ᵀ)}`` of Jacot, Golikov, Hongler & Gabriel, *Feature Learning in
+L2-regularized DNNs: Attraction/Repulsion and Sparsity* (NeurIPS 2022), §2–3: with dual matrices
+``(G_K, G_σ)`` it minimises ``zᵀ G_K z + σ(z)ᵀ G_σ σ(z)`` over unit ``z = Bᵀc`` in the data range
+(:func:`price`), and, in the group-lasso form of the depth-2 problem (DESIGN §3.4), it computes
+``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (:func:`max_group_norm`), the quantity whose comparison with
+``2λ`` certifies global optimality.
+
+Mathematics (DESIGN §3.3).  The hyperplanes ``{c : b_iᵀc = 0}`` (``b_i`` the columns of the
+``r × N`` basis ``B``) cut the sphere into *faces*: sets where some ``z_i = 0`` and the other
+coordinates have fixed signs.  On a face ``σ(z) = D z`` with a fixed slope pattern ``D`` (on a
+face's closure too), so the objective is a quadratic form, ``cᵀ T Tᵀ c`` with ``T = B D Θ`` for the
+group norm.  Take a maximiser ``c*`` whose face ``F`` has the smallest dimension: ``c*`` is a
+local, hence global, maximiser of the face's form on the unit sphere of ``span F``, so it is a
+top eigenvector; if that eigenspace had dimension ≥ 2 a great circle inside it would lead, at
+constant value, to the boundary of ``F``, i.e. to a maximiser on a smaller face.  Hence the
+maximum is attained at ``±`` the top eigenvector of the restricted form of *some* face, and the
+face's top eigenvalue bounds the objective on the face's closure.  The exact oracle therefore
+
+1. enumerates faces and their restricted forms,
+2. takes ``±`` top eigenvectors as candidates — every candidate is a feasible unit point, so its
+   *true* value ``‖Θᵀσ(Bᵀc)‖`` is evaluated and no membership test is needed,
+3. evaluates candidates in decreasing order of their face's bound and stops as soon as the best
+   true value reaches the next bound (the maximiser's face has bound = maximum).
+
+Enumerations: ``r ≤ 3`` (after reducing ``B`` to its rank) by the geometry of the arrangement —
+``O(N^{r-1})`` faces, vectorised with cumulative rank-one updates along each great circle —
+and any ``r`` for small ``N`` by the ``3^N`` sign patterns in ``{−, 0, +}^N``.  Otherwise a
+multi-start local search (exact only in name: it proves nothing) is used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..activations import require_homogeneous
+
+__all__ = [
+    "GroupPrice",
+    "PriceResult",
+    "max_group_norm",
+    "price",
+    "group_norms",
+    "exact_affordable",
+]
+
+
+from ._kernels import (MAX_SIGN_PATTERNS,  # noqa: F401 (re-exported)
+                       _check_basis, _check_theta, _matrix, _norms, _Pool, _positive_int,
+                       _reduce_rank, _rng, _unit_rows, exact_affordable)
+from .general import PriceResult, price
+from .heuristic import _heuristic_group
+from .lowrank import _exact_low_group, _exact_r3_group, _naive_r3_group
+from .signs import _exact_3n_group
+
+
+# ============================================================================================
+# results
+# ============================================================================================
+@dataclass(frozen=True)
+class GroupPrice:
+    r"""Result of :func:`max_group_norm` (DESIGN §3.4).
+
+    Attributes
+    ----------
+    value : float
+        ``m = max ‖Θᵀσ(Bᵀc)‖`` over unit ``c`` (the norm, not its square); exact when ``exact``.
+    C : ndarray, shape (n, r)
+        Up to ``n_best`` distinct unit maximisers / good points, best first; each is feasible.
+    values : ndarray, shape (n,)
+        Their true norms ``‖Θᵀσ(Bᵀc)‖``, descending (``values[0] == value``).
+    exact : bool
+        True only if an exact enumeration proved ``value`` to be the maximum.
+    method : str
+        ``"arrangement r=3"``, ``"sign patterns 3^N"``, ``"heuristic"``, … with a reason.
+    n_faces : int
+        Faces enumerated (bounded), counted with multiplicity.
+    n_evaluated : int
+        Candidate points whose true value was evaluated.
+    """
+
+    value: float
+    C: np.ndarray
+    values: np.ndarray
+    exact: bool
+    method: str
+    n_faces: int
+    n_evaluated: int = 0
+
+
+# ============================================================================================
+# public: max_group_norm, group_norms
+# ============================================================================================
+def group_norms(Theta, B, activation, C) -> np.ndarray:
+    r"""True values ``‖Θᵀ σ(Bᵀc)‖`` for the rows ``c`` of ``C`` (DESIGN §3.4).
+
+    Parameters
+    ----------
+    Theta : array_like, shape (N, k) or (N,)
+        Output-side weights (the dual residual of the group lasso).
+    B : array_like, shape (r, N)
+        Basis of the data range (columns ``b_i``).
+    activation : Activation, str or (a, b)
+        Positively homogeneous σ.
+    C : array_like, shape (n, r) or (r,)
+        Points (not normalised here).
+
+    Returns
+    -------
+    ndarray, shape (n,) (shape () for a single ``c``)
+    """
+    act = require_homogeneous(activation)
+    B = _check_basis(B)
+    Th = _check_theta(Theta, B.shape[1])
+    Cm = _matrix(C, "C", (1, 2))
+    if Cm.shape[-1] != B.shape[0]:
+        raise ValueError(f"C: expected shape (n, r) with r = {B.shape[0]} rows of B, got {Cm.shape}")
+    out = _norms(Th, B, act.a, act.b, np.atleast_2d(Cm))
+    return out[0] if Cm.ndim == 1 else out
+
+
+def max_group_norm(
+    Theta,
+    B,
+    activation,
+    *,
+    exact: bool = True,
+    n_best: int = 1,
+    rng=None,
+    n_starts: int = 64,
+    client=None,
+    _method: str | None = None,
+) -> GroupPrice:
+    r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (DESIGN §3.4).
+
+    Parameters
+    ----------
+    Theta : array_like, shape (N, k) or (N,)
+        Residual-side weights; in the depth-2 solver ``Θ = (2/N)(Y − Ŷ)`` (samples as rows).
+    B : array_like, shape (r, N)
+        Basis of the input range; ``z = Bᵀc``.
+    activation : Activation, str or (a, b)
+        Positively homogeneous σ with slopes ``(a, b)``.
+    exact : bool, default True
+        Use an exact enumeration when affordable (:func:`exact_affordable` on the rank of ``B``
+        and the number of columns that matter); otherwise, or when False, a heuristic.
+    n_best : int, default 1
+        Return up to this many distinct good points (cosine < 1 − 1e-9), best first.
+    rng : numpy Generator, int or None
+        Randomness of the heuristic starts.
+    n_starts : int, default 64
+        Random starts of the heuristic (a few are also used to warm-start the exact search).
+    client : dask.distributed.Client, optional
+        Split the ``3^N`` sign-pattern enumeration (input rank ≥ 4) into chunks run on the
+        client's workers; the result is identical to the serial one.
+
+    Returns
+    -------
+    GroupPrice
+        ``value`` = m; ``exact`` is True only when an enumeration proved it.
+
+    Notes
+    -----
+    Exact paths (after dropping columns with ``b_i = 0`` or ``θ_i = 0`` and reducing ``B`` to its
+    row rank ρ, which changes nothing):
+
+    * ρ ≤ 2: rays and arcs, all evaluated;
+    * ρ = 3: great circles / arcs / cells / vertices of the arrangement, ``O(N²)`` faces, bound
+      ordered with early stop;
+    * ρ ≥ 4 and ``3^N ≤ 2·10⁶``: all sign patterns in ``{−, 0, +}^N``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> B = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> res = max_group_norm(np.array([[1.0], [1.0]]), B, "relu")   # c = (1, 1)/√2
+    >>> round(res.value, 6), res.exact
+    (1.414214, True)
+    """
+    act = require_homogeneous(activation)
+    B = _check_basis(B)
+    Th = _check_theta(Theta, B.shape[1])
+    n_best = _positive_int(n_best, "n_best")
+    n_starts = _positive_int(n_starts, "n_starts", minimum=0)
+    if not isinstance(exact, (bool, np.bool_)):
+        raise ValueError(f"exact: expected a bool, got {exact!r}")
+    rng = _rng(rng)
+    a, b = float(act.a), float(act.b)
+    r, N = B.shape
+
+    # columns that cannot matter: b_i = 0 (z_i ≡ 0) or θ_i = 0
+    keep = (np.linalg.norm(B, axis=0) > 0) & (np.linalg.norm(Th, axis=1) > 0)
+    Bk, Tk = B[:, keep], Th[keep]
+    scale2 = (max(abs(a), abs(b)) * float(np.sum(np.linalg.norm(Bk, axis=0) * np.linalg.norm(Tk, axis=1)))) ** 2
+    if Bk.shape[1] == 0 or (a == 0 and b == 0):
+        C = np.eye(r)[:1]
+        return GroupPrice(0.0, C, np.zeros(1), bool(exact), "trivial (Θᵀσ(Bᵀc) ≡ 0)", 0, 0)
+    Ured, Bk = _reduce_rank(Bk)
+    rho, Nk = Bk.shape
+    pool = _Pool(Tk, Bk, a, b, n_best)
+    method = _method
+    if method is None:
+        if not exact:
+            method = "heuristic"
+        elif rho <= 2:
+            method = "arrangement r<=2"
+        elif rho == 3:
+            method = "arrangement r=3"
+        elif exact_affordable(rho, Nk):
+            method = "sign patterns 3^N"
+        else:
+            method = "heuristic"
+    n_faces = 0
+    if method == "heuristic":
+        _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts)
+        is_exact = False
+        if exact:
+            method = f"heuristic (exact enumeration not affordable: rank {rho}, N = {Nk})"
+    elif method == "arrangement r<=2":
+        n_faces = _exact_low_group(Tk, Bk, a, b, pool)
+        is_exact = True
+    elif method in ("arrangement r=3", "sign patterns 3^N"):
+        _heuristic_group(Tk, Bk, a, b, pool, rng, min(n_starts, 8))
+        if method == "arrangement r=3":
+            n_faces = _exact_r3_group(Tk, Bk, a, b, pool, scale2)
+        else:
+            n_faces = _exact_3n_group(Tk, Bk, a, b, pool, scale2, client=client)
+        is_exact = True
+    elif method == "naive":  # reference enumeration (benchmarks, tests)
+        if rho > 3:
+            raise ValueError("_method='naive' needs rank(B) ≤ 3")
+        n_faces = _naive_r3_group(Tk, Bk, a, b, pool)
+        is_exact = True
+    else:
+        raise ValueError(f"_method: unknown {method!r}")
+
+    C = pool.C if Ured is None else pool.C @ Ured.T
+    C = _unit_rows(C)
+    values = _norms(Th, B, a, b, C)  # re-evaluated on the original data
+    order = np.argsort(-values, kind="stable")
+    C, values = C[order], values[order]
+    return GroupPrice(float(values[0]), C, values, bool(is_exact), method, int(n_faces), int(pool.n_evaluated))
+

@@ -1,0 +1,216 @@
+r"""Shared kernels of the pricing oracle: validation, σ, true values, top eigenpairs, the
+candidate pool and the bound-sorted evaluation with early stop (see :mod:`covcone.oracle`)."""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_SIGN_PATTERNS = 2_000_000
+_ANGLE_TOL = 1e-12  # arcs shorter than this (radians) are ties of concurrent planes: skipped
+_PARALLEL_TOL = 1e-12  # ‖b̂_i × b̂_j‖ below this: the two planes coincide
+_DISTINCT_COS = 1.0 - 1e-9
+_WALL_OFFSETS = np.arange(-3, 5)  # planes crossing a great circle near an arc: cell pre-test  # candidates closer than this cosine are the same direction
+
+
+def exact_affordable(r: int, N: int) -> bool:
+    r"""Whether an exact oracle is affordable: ``r ≤ 3`` (arrangement, ``O(N^{r-1})`` faces) or
+    ``3^N ≤ 2·10⁶`` (all sign patterns, i.e. ``N ≤ 13``), DESIGN §3.3."""
+    r, N = int(r), int(N)
+    return r <= 3 or N <= 0 or 3.0**N <= MAX_SIGN_PATTERNS
+
+
+# ============================================================================================
+# validation (public entry points only)
+# ============================================================================================
+def _matrix(x, name: str, ndim_ok=(2,)) -> np.ndarray:
+    try:
+        A = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a numeric array, got {type(x).__name__}") from exc
+    if A.ndim not in ndim_ok:
+        want = " or ".join(f"{d}-D" for d in ndim_ok)
+        raise ValueError(f"{name}: expected a {want} array, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    return A
+
+
+def _check_basis(B) -> np.ndarray:
+    B = _matrix(B, "B")
+    if B.shape[0] < 1 or B.shape[1] < 1:
+        raise ValueError(f"B: expected shape (r, N) with r, N ≥ 1, got {B.shape}")
+    return B
+
+
+def _check_theta(Theta, N: int) -> np.ndarray:
+    Th = _matrix(Theta, "Theta", (1, 2))
+    if Th.ndim == 1:
+        Th = Th[:, None]
+    if Th.shape[0] != N or Th.shape[1] < 1:
+        raise ValueError(
+            f"Theta: expected shape (N, k) with N = {N} columns of B and k ≥ 1, got {np.shape(Theta)}"
+        )
+    return Th
+
+
+def _rng(rng):
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"rng: expected a numpy Generator, a seed or None, got {rng!r}") from exc
+
+
+def _positive_int(x, name, minimum=1) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < minimum:
+        raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {x!r}")
+    return int(x)
+
+
+# ============================================================================================
+# small linear-algebra kernels
+# ============================================================================================
+def _sigma(Z, a, b):
+    if b == 0.0:
+        S = np.maximum(Z, 0.0)
+        return S if a == 1.0 else a * S
+    return b * Z + (a - b) * np.maximum(Z, 0.0)
+
+
+def _norms(Theta, B, a, b, C) -> np.ndarray:
+    """True values ‖Θᵀσ(Bᵀc)‖ for the rows of C (no validation)."""
+    V = _sigma(C @ B, a, b) @ Theta
+    return np.sqrt(np.einsum("ij,ij->i", V, V))
+
+
+def _unit_rows(C):
+    n = np.linalg.norm(C, axis=-1, keepdims=True)
+    return C / np.where(n > 0, n, 1.0)
+
+
+def _top_eig(T, need_vectors=True):
+    r"""Top eigenpair of ``T Tᵀ`` for a stack ``T`` of shape (n, q, k).
+
+    Returns ``lam`` (n,) and unit ``u`` (n, q) (``None`` if not ``need_vectors``).  Uses the
+    ``k × k`` Gram ``TᵀT`` when ``k ≤ q`` (closed form for ``k ≤ 2``: DESIGN §7's remark that
+    the top eigenpair of ``T Tᵀ`` comes from ``TᵀT``), else the ``q × q`` form.
+    """
+    n, q, k = T.shape
+    if k == 1:
+        t = T[:, :, 0]
+        lam = np.einsum("ij,ij->i", t, t)
+        u = _unit_rows(t) if need_vectors else None
+    elif k == 2:
+        t0, t1 = T[:, :, 0], T[:, :, 1]
+        g11 = np.einsum("ij,ij->i", t0, t0)
+        g22 = np.einsum("ij,ij->i", t1, t1)
+        g12 = np.einsum("ij,ij->i", t0, t1)
+        h = 0.5 * (g11 - g22)
+        lam = 0.5 * (g11 + g22) + np.sqrt(h * h + g12 * g12)
+        u = None
+        if need_vectors:
+            first = g11 >= g22
+            w0 = np.where(first, lam - g22, g12)
+            w1 = np.where(first, g12, lam - g11)
+            u = _unit_rows(t0 * w0[:, None] + t1 * w1[:, None])
+    elif k <= q:
+        H = np.einsum("nqi,nqj->nij", T, T)
+        if need_vectors:
+            lams, W = np.linalg.eigh(H)
+            lam = lams[:, -1]
+            u = _unit_rows(np.einsum("nqk,nk->nq", T, W[:, :, -1]))
+        else:
+            lam, u = np.linalg.eigvalsh(H)[:, -1], None
+    else:
+        M = np.einsum("nik,njk->nij", T, T)
+        if need_vectors:
+            lams, U = np.linalg.eigh(M)
+            lam, u = lams[:, -1], U[:, :, -1]
+        else:
+            lam, u = np.linalg.eigvalsh(M)[:, -1], None
+    if need_vectors:
+        zero = ~(np.linalg.norm(u, axis=1) > 0)
+        if np.any(zero):
+            u[zero] = 0.0
+            u[zero, 0] = 1.0
+    return np.maximum(lam, 0.0), u
+
+
+def _reduce_rank(B):
+    r"""Write ``B = U B'`` with ``B'`` of full row rank ρ (``c = U c'`` keeps ``‖c‖``; the value
+    is homogeneous of degree 2 in the part of ``c`` that ``B`` sees).  Returns (U or None, B')."""
+    r = B.shape[0]
+    U, s, Wt = np.linalg.svd(B, full_matrices=False)
+    tol = max(B.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
+    rho = int(np.sum(s > tol))
+    if rho == r:
+        return None, B
+    return U[:, :rho], s[:rho, None] * Wt[:rho]
+
+
+class _Pool:
+    r"""The best ``n_best`` distinct candidates so far (by true value)."""
+
+    def __init__(self, Theta, B, a, b, n_best):
+        self.Theta, self.B, self.a, self.b, self.n_best = Theta, B, a, b, n_best
+        self.C = np.zeros((0, B.shape[0]))
+        self.v = np.zeros(0)
+        self.n_evaluated = 0
+
+    @property
+    def threshold(self) -> float:
+        """Squared value a face must beat to matter (−inf until the pool is full)."""
+        if self.v.size < self.n_best:
+            return -np.inf
+        return float(self.v[self.n_best - 1]) ** 2
+
+    @property
+    def best(self) -> float:
+        return float(self.v[0]) ** 2 if self.v.size else -np.inf
+
+    def add(self, C, values=None):
+        if C.shape[0] == 0:
+            return
+        C = _unit_rows(C)
+        if values is None:
+            values = _norms(self.Theta, self.B, self.a, self.b, C)
+            self.n_evaluated += C.shape[0]
+        allC = np.vstack([self.C, C])
+        allv = np.concatenate([self.v, values])
+        order = np.argsort(-allv, kind="stable")
+        if self.n_best == 1:
+            i = order[0]
+            self.C, self.v = allC[i : i + 1], allv[i : i + 1]
+            return
+        keep = []
+        for i in order:
+            if keep and np.max(allC[keep] @ allC[i]) > _DISTINCT_COS:
+                continue
+            keep.append(i)
+            if len(keep) == self.n_best:
+                break
+        self.C, self.v = allC[keep], allv[keep]
+
+
+def _margin(pool, scale2):
+    """Slack for rounding in the bounds (cumulative sums, closed-form eigenvalues)."""
+    thr = pool.threshold
+    return 1e-9 * abs(thr) + 1e-12 * scale2 if np.isfinite(thr) else 0.0
+
+
+def _evaluate_sorted(pool, bounds, make_candidates, scale2, batch=64):
+    r"""Evaluate faces in decreasing order of ``bounds`` until the pool's threshold reaches the
+    next bound; ``make_candidates(idx)`` returns candidate rows for the faces ``idx``."""
+    thr = pool.threshold
+    keep = np.nonzero(bounds > thr - _margin(pool, scale2))[0] if np.isfinite(thr) else np.arange(bounds.size)
+    if keep.size == 0:
+        return
+    keep = keep[np.argsort(-bounds[keep], kind="stable")]
+    start = 0
+    while start < keep.size:
+        thr = pool.threshold
+        if np.isfinite(thr) and bounds[keep[start]] <= thr - _margin(pool, scale2):
+            return
+        idx = keep[start : start + batch]
+        pool.add(make_candidates(idx))
+        start += batch
+        batch = min(4 * batch, 4096)
+

@@ -1,0 +1,53 @@
+r"""Multi-start local search for the pricing problem (a heuristic: it proves nothing)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import _norms, _top_eig, _unit_rows
+
+
+def _local_search(form_T, values_of, C0, max_iter=100):
+    r"""Ascent from each row of ``C0``: jump to ``±`` the top eigenvector of the current slope
+    pattern's form (the fixed point of the power iteration ``c ← normalise(B D Θ Θᵀ D Bᵀ c)``),
+    keep the better sign, stop when the true value no longer increases.  Returns all visited
+    points and their true values."""
+    C = _unit_rows(C0)
+    v = values_of(C)
+    seen_C, seen_v = [C], [v]
+    active = np.arange(C.shape[0])
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        Ca = C[active]
+        _, u = _top_eig(form_T(Ca))
+        cand = np.vstack([u, -u])
+        cv = values_of(cand)
+        m = active.size
+        pick = cv[m:] > cv[:m]
+        newC = np.where(pick[:, None], cand[m:], cand[:m])
+        newv = np.where(pick, cv[m:], cv[:m])
+        seen_C.append(newC)
+        seen_v.append(newv)
+        better = newv > v[active] * (1 + 1e-13) + 1e-300
+        C[active[better]] = newC[better]
+        v[active[better]] = newv[better]
+        active = active[better]
+    return np.vstack(seen_C), np.concatenate(seen_v)
+
+
+def _heuristic_group(Theta, B, a, b, pool, rng, n_starts):
+    r = B.shape[0]
+    C0 = rng.standard_normal((n_starts, r)) if n_starts else np.zeros((0, r))
+    C0 = np.vstack([np.eye(r), -np.eye(r), C0])
+
+    def form_T(C):
+        D = np.where(C @ B >= 0, a, b)  # (s, N)
+        return np.einsum("rn,sn,nk->srk", B, D, Theta, optimize=True)
+
+    def values_of(C):
+        return _norms(Theta, B, a, b, C)
+
+    Cs, vs = _local_search(form_T, values_of, C0)
+    pool.n_evaluated += vs.size
+    pool.add(Cs, vs)
+
