@@ -11,12 +11,17 @@ from __future__ import annotations
 import functools
 import warnings
 
+from .exceptions import InaccurateSolutionWarning, SolverError
+
 __all__ = [
     "SolverError",
     "InaccurateSolutionWarning",
     "installed_solvers",
     "choose_solver",
     "solve_cvxpy",
+    "check_status",
+    "OPTIMAL",
+    "INACCURATE",
     "OK_STATUSES",
     "INACCURATE_STATUSES",
 ]
@@ -24,16 +29,45 @@ __all__ = [
 _PREFERENCE = ("CLARABEL", "SCS", "MOSEK")
 
 
-class SolverError(RuntimeError):
-    """A conic solver failed; the message says which solver and which step (layer/block)."""
+# ---------------------------------------------------------------------------------------------
+# the one status map: every solver status, direct or through cvxpy, becomes one of covcone's
+# ---------------------------------------------------------------------------------------------
+OPTIMAL = "optimal"
+INACCURATE = "optimal_inaccurate"
+OK_STATUSES = (OPTIMAL,)
+INACCURATE_STATUSES = (INACCURATE,)
+
+_STATUS_MAP = {
+    # cvxpy (any solver through cvxpy, MOSEK included)
+    "optimal": OPTIMAL,
+    "optimal_inaccurate": INACCURATE,
+    # Clarabel's own API (str(sol.status) is "SolverStatus.Solved", …)
+    "Solved": OPTIMAL,
+    "AlmostSolved": INACCURATE,
+    # SCS's own API
+    "solved": OPTIMAL,
+    "solved_inaccurate": INACCURATE,
+}
+# Stopped early: the last iterate is usable (the bounds covcone reports stay valid: the upper
+# bound is a network's forward-pass loss, the lower bound is recomputed from a dual point), so
+# such a stop is an inaccurate solution when an iterate exists, a failure otherwise.
+_STOPPED_EARLY = ("InsufficientProgress", "MaxIterations", "MaxTime")  # Clarabel's own API
 
 
-class InaccurateSolutionWarning(UserWarning):
-    """A solver returned an ``*_inaccurate`` status; the result records it."""
+def check_status(raw_status, *, solver: str, where: str, has_solution: bool = True) -> str:
+    """Map a solver's status to ``"optimal"`` / ``"optimal_inaccurate"``, or raise
+    :class:`SolverError` naming ``where`` and the solver.
 
-
-OK_STATUSES = ("optimal",)
-INACCURATE_STATUSES = ("optimal_inaccurate",)
+    ``raw_status`` may be a cvxpy status, a Clarabel ``SolverStatus`` (or its ``str``) or an SCS
+    status string.  The one place where solver statuses are interpreted.
+    """
+    name = str(raw_status).split(".")[-1]
+    status = _STATUS_MAP.get(name)
+    if status is None and has_solution and name in _STOPPED_EARLY:
+        status = INACCURATE
+    if status is None:
+        raise SolverError(f"{where}: solver {solver} returned status {name!r}")
+    return status
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,9 +134,7 @@ def solve_cvxpy(problem, solver: str, solver_opts: dict | None = None, *, where:
         problem.solve(solver=solver, **opts)
     except cp.error.SolverError as exc:
         raise SolverError(f"{where}: solver {solver} failed: {exc}") from exc
-    status = problem.status
-    if status in INACCURATE_STATUSES:
+    status = check_status(problem.status, solver=solver, where=where)
+    if status == INACCURATE:
         warnings.warn(f"{where}: solver {solver} returned status {status!r}", InaccurateSolutionWarning, stacklevel=3)
-    elif status not in OK_STATUSES:
-        raise SolverError(f"{where}: solver {solver} returned status {status!r}")
     return status

@@ -40,7 +40,7 @@ def one_hot(Y, k: int | None = None) -> np.ndarray:
 
 
 def cost_value(Yhat, Y, cost: str, *, interp_tol: float = 1e-7) -> float:
-    """C(Ŷ).  For ``"interpolate"`` it is 0 when ``Ŷ = Y`` (relative error ≤ interp_tol) and
+    """C(Ŷ).  For ``"interpolate"`` it is 0 when ``Ŷ = Y`` (‖Ŷ − Y‖ ≤ interp_tol·‖Y‖) and
     ``inf`` otherwise: an exact-fit constraint, never silently relaxed."""
     Yhat = np.asarray(Yhat, dtype=float)
     N = Yhat.shape[0]
@@ -50,8 +50,9 @@ def cost_value(Yhat, Y, cost: str, *, interp_tol: float = 1e-7) -> float:
         P = one_hot(Y, Yhat.shape[1])
         return float(np.sum(logsumexp(Yhat, axis=1) - np.sum(Yhat * P, axis=1)) / N)
     if cost == "interpolate":
-        err = np.linalg.norm(Yhat - Y) / max(1.0, np.linalg.norm(Y))
-        return 0.0 if err <= interp_tol else float("inf")
+        # relative to ‖Y‖ (free of units); Y = 0 is met only exactly
+        err = np.linalg.norm(Yhat - Y)
+        return 0.0 if err <= interp_tol * np.linalg.norm(Y) or err == 0.0 else float("inf")
     raise ValueError(f"cost: expected one of {COSTS}, got {cost!r}")
 
 

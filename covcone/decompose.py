@@ -29,6 +29,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .activations import Activation, require_homogeneous
+from .exceptions import CompressionError
 from .network import Network
 from .validation import as_matrix, check_beta
 
@@ -40,14 +41,12 @@ __all__ = [
     "compress",
     "CPFactorResult",
     "cp_factor",
+    "caratheodory",
+    "parallel_groups",
     "lifted_neurons",
     "RankBounds",
     "rank_bounds",
 ]
-
-
-class CompressionError(RuntimeError):
-    """A compression step failed its numerical check; the message names the layer."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,36 +76,43 @@ def _pair(Z: np.ndarray, w: np.ndarray, act: Activation):
     return (Z * w[:, None]).T @ Z, (S * w[:, None]).T @ S
 
 
-def _merge_parallel(U: np.ndarray, w: np.ndarray, tol: float):
-    """Group unit rows of U that coincide to ``tol`` (same ray); sum their weights.
+def parallel_groups(U: np.ndarray, tol: float) -> np.ndarray:
+    """Group labels of the unit rows of U that coincide to ``tol`` (same ray).
 
-    Returns the index of each group's representative and the summed weights.  Rows are sorted
-    lexicographically after rounding so that only neighbours need comparing, then grouped
-    exactly by distance to the group's first member (O(n log n) plus an O(n N) check).
+    Rows are sorted by a fixed projection so that only neighbours need comparing, then grouped
+    exactly by distance to the group's representative (O(n log n) plus an O(n N) check).  The one
+    implementation of "merge parallel neurons", used by :func:`decompose` and by the depth-2
+    solver's recovery.  Returns ``labels`` (n,) with ``labels[i]`` the index of i's representative.
     """
     n = U.shape[0]
+    labels = np.arange(n)
     if n == 0:
-        return np.zeros(0, dtype=int), np.zeros(0)
-    # Sort by a random projection; coinciding rows are then adjacent up to ties in the key,
-    # which a sliding comparison with the current representative handles.
+        return labels
     key = U @ np.linspace(1.0, 2.0, U.shape[1])
     order = np.argsort(key, kind="stable")
-    reps, weights = [], []
+    reps = []
     active = []  # representatives whose key is within reach of the current row
     for idx in order:
         u = U[idx]
         k = key[idx]
-        # drop representatives whose key is too far away to coincide
-        active = [a for a in active if abs(key[reps[a]] - k) <= 2.0 * U.shape[1] * tol]
-        for a in active:
-            if np.max(np.abs(U[reps[a]] - u)) <= tol:
-                weights[a] += w[idx]
+        active = [r for r in active if abs(key[r] - k) <= 2.0 * U.shape[1] * tol]
+        for r in active:
+            if np.max(np.abs(U[r] - u)) <= tol:
+                labels[idx] = r
                 break
         else:
             reps.append(idx)
-            weights.append(w[idx])
-            active.append(len(reps) - 1)
-    return np.asarray(reps, dtype=int), np.asarray(weights, dtype=float)
+            active.append(idx)
+    return labels
+
+
+def _merge_parallel(U: np.ndarray, w: np.ndarray, tol: float):
+    """Representatives of the groups of coinciding unit rows of U and their summed weights."""
+    labels = parallel_groups(U, tol)
+    reps, inv = np.unique(labels, return_inverse=True)
+    order = np.argsort([np.flatnonzero(labels == r)[0] for r in reps], kind="stable")
+    weights = np.bincount(inv, weights=w, minlength=reps.size)
+    return reps[order], weights[order]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,8 +161,13 @@ class Decomposition:
         return max(self.residual_K, self.residual_K_sigma)
 
 
-def _caratheodory(A: np.ndarray, w: np.ndarray, rtol: float):
+def caratheodory(A: np.ndarray, w: np.ndarray, rtol: float, cost: np.ndarray | None = None):
     r"""Vertex of ``{x ≥ 0 : A x = A w}`` reached from ``w`` by null-space moves.
+
+    The one implementation of the Carathéodory step (docs/design.md, "Decomposition"), used by
+    :func:`decompose` and by the depth-2 solver's recovery.  With ``cost`` (n,), every move is
+    taken in the direction in which ``costᵀx`` does not increase (the penalty of the group lasso),
+    so the vertex reached is no more expensive than ``w``.
 
     ``A`` is (D, n), columns are generators.  A pivoted QR ``A P = Q R`` gives a maximal
     independent set ``B`` (numerical rank ``r``) and the coefficients ``C = R11⁻¹ R12`` of the
@@ -190,33 +201,56 @@ def _caratheodory(A: np.ndarray, w: np.ndarray, rtol: float):
     C = sla.solve_triangular(R[:r, :r], R[:r, r:])  # (r, m)
     pivots_since_refresh = 0
     refresh_every = max(25, r // 2)
+    costB = None if cost is None else np.asarray(cost, dtype=float)[basis].copy()
+    costD = None if cost is None else np.asarray(cost, dtype=float)[dep].copy()
+    kept = []  # dependent columns that cannot leave without raising the cost (none for cost > 0)
     while dep:
         j = len(dep) - 1  # process from the end: removal is O(1)
         c = C[:, j]
-        t = wD[j]
-        neg = np.flatnonzero(c < 0)
-        k = -1
-        if neg.size:
-            ratios = wB[neg] / (-c[neg])
-            a = int(np.argmin(ratios))
-            if ratios[a] < t:
-                t = ratios[a]
-                k = int(neg[a])
-        wB += t * c
-        np.maximum(wB, 0.0, out=wB)
+        if costB is not None and costD[j] - c @ costB < 0:
+            # lowering w_j would raise the cost: raise it instead until a basis weight reaches 0
+            pos = np.flatnonzero(c > 0)
+            if pos.size == 0:
+                kept.append((dep.pop(), float(wD[j])))
+                wD, C, costD = wD[:-1], C[:, :-1], costD[:-1]
+                continue
+            ratios = wB[pos] / c[pos]
+            k = int(pos[int(np.argmin(ratios))])
+            t = float(ratios.min())
+            wB -= t * c
+            np.maximum(wB, 0.0, out=wB)
+            enter = wD[j] + t
+        else:
+            t = wD[j]
+            neg = np.flatnonzero(c < 0)
+            k = -1
+            if neg.size:
+                ratios = wB[neg] / (-c[neg])
+                a = int(np.argmin(ratios))
+                if ratios[a] < t:
+                    t = ratios[a]
+                    k = int(neg[a])
+            wB += t * c
+            np.maximum(wB, 0.0, out=wB)
+            enter = wD[j] - t
         if k < 0:
             # w_j hits zero: drop column j
             dep.pop()
             wD = wD[:-1]
             C = C[:, :-1]
+            if costD is not None:
+                costD = costD[:-1]
             continue
         # basis weight k hits zero: column j enters the basis in place of B_k
         ck = c[k]
         rowk = C[k, :] / ck
         C -= np.outer(c, rowk)
         C[k, :] = rowk
-        wB[k] = wD[j] - t
+        wB[k] = enter
         basis[k] = dep[j]
+        if costB is not None:
+            costB[k] = costD[j]
+            costD = costD[:-1]
         dep.pop()
         wD = wD[:-1]
         C = C[:, :-1]
@@ -224,11 +258,13 @@ def _caratheodory(A: np.ndarray, w: np.ndarray, rtol: float):
         if dep and (pivots_since_refresh >= refresh_every or abs(ck) < 1e-8 * np.max(np.abs(c))):
             C = np.linalg.solve(Ac[:, basis], Ac[:, dep]) if r else C
             pivots_since_refresh = 0
-    support = np.asarray(basis, dtype=int)
+    support = np.asarray(basis + [j for j, _ in kept], dtype=int)
+    wB = np.concatenate([wB, [w_ for _, w_ in kept]])
     keep = wB > 0
     support, wB = support[keep], wB[keep]
-    # polish: re-solve the weights on the (independent) support against the target
-    if support.size:
+    # polish: re-solve the weights on the (independent) support against the target (not with a
+    # cost: the moves above already kept it from increasing)
+    if support.size and cost is None:
         sol, *_ = np.linalg.lstsq(Ac[:, support], target, rcond=None)
         if np.all(sol >= 0) and np.linalg.norm(Ac[:, support] @ sol - target) <= np.linalg.norm(
             Ac[:, support] @ wB - target
@@ -305,7 +341,7 @@ def decompose(Z, weights=None, *, activation, tol: float = 1e-10) -> Decompositi
         d = int(np.sum(s > tol * s[0])) if s.size else 0
         Uc = U @ Vt[:d].T
         G = np.hstack([_sym_vec(Uc, np.triu_indices(d)), _sym_vec(act(U), np.triu_indices(N))])
-        support, wsup, rank = _caratheodory(G.T, eff, tol)
+        support, wsup, rank = caratheodory(G.T, eff, tol)
     else:
         support, wsup, rank = np.zeros(0, dtype=int), np.zeros(0), 0
 

@@ -54,10 +54,11 @@ import warnings
 
 import numpy as np
 
-from .backends import InaccurateSolutionWarning, SolverError, choose_solver
+from .backends import choose_solver
+from .exceptions import InaccurateSolutionWarning, SolverError
 from .network import Network
 from .progress import progress
-from .result import SolveResult, relative_gap
+from .result import SolveResult
 
 __all__ = ["solve_deep", "initial_network", "INITS", "BlockResult", "solve_block"]
 
@@ -65,7 +66,6 @@ INITS = ("auto", "linear", "random", "gradient")
 """Initialisation names accepted by :func:`solve_deep` (or pass a :class:`Network`)."""
 
 _METHODS = ("auto", "generators", "heuristic")
-_TRIVIAL = "trivial (loss ≥ 0)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,7 +310,8 @@ def solve_block(problem, net: Network, ell: int, *, method="auto", tol=1e-6, sol
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
         res = solve_shallow(Xb, T, activation=act, lam=lam, beta=beta, cost=cost, method=method, tol=tol,
                             solver=solver, solver_opts=solver_opts, time_limit=time_limit, rng=rng, verbose=False,
-                            max_rounds=max_rounds, n_add=n_add, init_columns=C0, lifted_max_n=lifted_max_n)
+                            max_rounds=max_rounds, n_add=n_add, init_columns=C0, lifted_max_n=lifted_max_n,
+                            oracle_time=None if time_limit is None else max(time_limit, 1e-3))
     bnet = res.network
     Znew = bnet.preactivations(Xb)[0]
     Znew = Znew[:, np.linalg.norm(Znew, axis=0) > 0]
@@ -634,11 +635,9 @@ def _start_pool(problem, rng, *, restarts: int, deadline, do_polish: bool):
     return chosen, info
 
 
-def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str | None = None,
-               solver_opts: dict | None = None, time_limit: float | None = None, rng=None,
-               verbose: bool = False, init="auto", restarts: int | None = None, max_sweeps: int = 20,
-               rtol: float = 1e-7, max_rounds: int = 200, n_add: int = 10, lifted_max_n: int = 0,
-               polish: bool | None = None, **options) -> SolveResult:
+def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6, atol: float = 0.0,
+               solver: str | None = None, solver_opts: dict | None = None, time_limit: float | None = None,
+               rng=None, verbose: bool = False, **option_kwargs) -> SolveResult:
     r"""Train a depth-L ≥ 3 homogeneous network by block-coordinate descent over its layers.
 
     Each hidden layer ℓ is re-solved with its neighbours fixed as the depth-2 problem of paper
@@ -716,26 +715,20 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
     if problem.depth < 3:
         raise ValueError(f"problem: solve_deep needs depth L ≥ 3 (depth 2 is convex: use covcone.solve), "
                          f"got depth {problem.depth}")
-    if options:
-        if "init_columns" in options:
-            raise ValueError("init_columns: only meaningful for depth 2; for depth ≥ 3 warm-start with init=<Network>")
-        raise ValueError(f"unknown option(s) {sorted(options)}; allowed for depth ≥ 3: "
-                         "['init', 'lifted_max_n', 'max_rounds', 'max_sweeps', 'n_add', 'restarts', 'rtol']")
+    if "init_columns" in option_kwargs:
+        raise ValueError("init_columns: only meaningful for depth 2; for depth ≥ 3 warm-start with init=<Network>")
+    if options is None:
+        from .options import options_for
+
+        options = options_for(method, problem.depth, option_kwargs)
     if method not in _METHODS:
         raise ValueError(f"method: expected one of {_METHODS} for depth ≥ 3 (the cone programs 'cells' and "
                          f"'lifted' are depth-2 only), got {method!r}")
     tol = _check_pos(tol, "tol")
-    rtol = _check_pos(rtol, "rtol")
-    if restarts is not None:
-        restarts = _check_int(restarts, "restarts", 1)
-    max_sweeps = _check_int(max_sweeps, "max_sweeps", 1)
-    max_rounds = _check_int(max_rounds, "max_rounds", 1)
-    n_add = _check_int(n_add, "n_add", 1)
-    lifted_max_n = _check_int(lifted_max_n, "lifted_max_n", 0)
+    init, restarts, max_sweeps, rtol = options.init, options.restarts, options.max_sweeps, options.rtol
+    polish, max_rounds, n_add, lifted_max_n = options.polish, options.max_rounds, options.n_add, options.lifted_max_n
     if time_limit is not None:
         time_limit = _check_pos(time_limit, "time_limit")
-    if polish is not None and not isinstance(polish, bool):
-        raise ValueError(f"polish: expected True, False or None, got {polish!r}")
     if polish and problem.cost == "interpolate":
         raise ValueError("polish: the joint gradient polish needs a cost with λ ('mse' or 'cross_entropy'), "
                          "not 'interpolate' (a constrained problem)")
@@ -794,30 +787,25 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
     cert = info["block_certified"]
     good = [ell for ell in range(1, L) if cert.get(ell)]
     bad = [ell for ell in range(1, L) if not cert.get(ell)]
-    msg = (f"block-coordinate (local) optimum of the depth-{L} problem, not a certified global one: the "
-           f"covariance loss is convex in each layer's block but not jointly (paper Prop. 5), so the only "
-           f"valid global lower bound is the trivial 0. Stopped: {info['stop_reason']}. ")
+    notes = [f"a block-coordinate (local) optimum of the depth-{L} problem (convex per layer, not jointly: "
+             "paper Prop. 5)"]
     if good:
-        msg += f"Blocks certified optimal given their neighbours (in the last sweep): {good}. "
+        notes.append(f"blocks {good} certified optimal given their neighbours")
     if bad:
-        msg += (f"Blocks NOT certified: {bad} (exact pricing oracle unaffordable — input rank > 3 and N > 13 — "
-                "or the block solve stopped early). ")
+        notes.append(f"blocks {bad} not certified given their neighbours (see extra['block_notes'])")
+    if pool_info is not None:
+        notes.append(f"Multi-start: best of {len(runs)} refined runs from {len(pool_info['losses'])} starts")
+    elif restarts > 1:
+        notes.append(f"best of {len(runs)} runs")
+    details = []
     if info["rejected"]:
         worst = max(new - old for _, _, old, new in info["rejected"])
-        msg += (f"{len(info['rejected'])} block step(s) rejected because the refit network's loss increased "
-                f"(by up to {worst:.3g}; numerical trouble in the block solves); the old layer was kept. ")
+        details.append(f"{len(info['rejected'])} block step(s) rejected (the refit loss rose by up to {worst:.3g})")
     if info["inaccurate"]:
-        msg += (f"{info['inaccurate']} block solve(s) had an inaccurate master solve at some round "
-                "(see solver_status in the history). ")
+        details.append(f"{info['inaccurate']} block solve(s) had an inaccurate master solve")
     if info["failures"]:
-        msg += f"{len(info['failures'])} block solve(s) failed: {info['failures'][0]}. "
-    if pool_info is not None:
-        msg += (f"Multi-start: {len(pool_info['losses'])} starts screened ({', '.join(pool_info['inits'])}), "
-                f"the {len(runs)} lowest-loss refined; best: run {best_restart} (init {info['init']!r}). ")
-    elif restarts > 1:
-        msg += f"Best of {len(runs)} runs: run {best_restart} (init {info['init']!r}). "
-    msg += comp_msg + "."
-
+        details.append(f"{len(info['failures'])} block solve(s) failed: {info['failures'][0]}")
+    details.append(comp_msg)
     cov = covariances(net, problem.X)
     timings = {"total": time.perf_counter() - t_start, "recovery": t_recovery}
     hidden = net.widths[1:-1]
@@ -835,22 +823,11 @@ def solve_deep(problem, *, method: str = "auto", tol: float = 1e-6, solver: str 
         "compression": comp_msg,
         "start_pool": pool_info,
     }
-    return SolveResult(
-        status="upper_only",
-        message=msg,
-        upper=upper,
-        lower=0.0,
-        gap=float(relative_gap(upper, 0.0)),
-        certified=False,
-        network=net,
-        covariances=cov.pairs[0],
-        method=f"block-coordinate (depth {L})",
-        lower_from=_TRIVIAL,
-        solver=solver,
-        tol=tol,
-        timings=timings,
-        history=tuple(history),
-        n_neurons=int(sum(hidden)),
-        solver_status="",
-        extra=extra,
-    )
+    extra["block_notes"] = tuple(details)
+    from .result import LowerBound, build_result
+
+    return build_result(problem=problem, network=net, upper=upper, lower=0.0, lower_from=LowerBound.TRIVIAL,
+                        rtol=tol, atol=atol, method=f"block-coordinate (depth {L})", solver=solver,
+                        stop_reason=info["stop_reason"], solver_status="", timings=timings, history=history,
+                        extra=extra, notes=notes, n_neurons=int(sum(hidden)), local=True)
+

@@ -10,6 +10,7 @@ covariances follow the paper's convention (columns = data points).
 """
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 
@@ -85,6 +86,8 @@ class Problem:
             raise ValueError(f"depth: expected L ≥ 2 (depth 1 is a linear model), got {depth}")
         act = require_homogeneous(activation, "activation")
         beta = check_beta(beta, "beta")
+        if beta > 1e100:
+            raise ValueError(f"beta: expected β ≤ 1e100 (larger values overflow float64 in the loss), got {beta:g}")
         if cost == "interpolate":
             if lam is not None:
                 raise ValueError(
@@ -143,6 +146,23 @@ class Problem:
         if self.beta == 0.0:
             return self.X.T.copy()
         return np.vstack([self.X.T, np.full((1, self.N), self.beta)])
+
+    @functools.cached_property
+    def basis(self) -> tuple:
+        r"""The whitened input basis ``(U, B)`` with ``A = U B``, ``B = S_r V_rᵀ`` (r×N, r = the
+        input rank), computed once: a unit ``c ∈ R^r`` is the unit first-layer weight ``w = U c``
+        and its pre-activation ``z = Bᵀc`` (docs/design.md, "The depth-2 solver")."""
+        from .shallow.setup import input_basis
+
+        _, U, B = input_basis(self.X, self.beta)
+        U.flags.writeable = False
+        B.flags.writeable = False
+        return U, B
+
+    @property
+    def input_rank(self) -> int:
+        """r = rank of ``[Xᵀ; β1ᵀ]``."""
+        return self.basis[1].shape[0]
 
     @property
     def K0_sigma(self) -> np.ndarray:

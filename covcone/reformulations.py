@@ -44,6 +44,7 @@ import numpy as np
 
 from .activations import Activation, get_activation, require_homogeneous, sigmoid, tanh
 from .costs import check_cost, cost_value
+from .exceptions import RangeConditionError  # noqa: F401 (public here too)
 from .validation import as_matrix, check_beta, check_lam, check_targets
 
 __all__ = [
@@ -59,37 +60,6 @@ __all__ = [
 RANGE_TOL = 1e-6
 """Default relative violation of a range condition above which :class:`RangeConditionError`
 is raised."""
-
-
-class RangeConditionError(ValueError):
-    r"""A range condition ``Im Z_ℓᵀ ⊂ Im (Z_{ℓ-1}^σ)ᵀ`` (or ``Im K_ℓ ⊂ Im K_{ℓ-1}^σ``) fails.
-
-    No weights map layer ℓ−1 to layer ℓ, so ``L^r`` / ``L^k`` are +∞ there (paper §3.1); we
-    raise instead of returning the finite but meaningless pseudo-inverse value.
-
-    Attributes
-    ----------
-    layer : int
-        ℓ (1-based, paper numbering): the layer whose representation leaves the range.
-    violation : float
-        The relative violation (see the module docstring).
-    tol : float
-        The tolerance it exceeded.
-    """
-
-    def __init__(self, layer: int, violation: float, tol: float, what: str = "Z"):
-        self.layer = int(layer)
-        self.violation = float(violation)
-        self.tol = float(tol)
-        if what == "Z":
-            cond = f"Im Z_{layer}ᵀ ⊂ Im (Z_{layer - 1}^σ)ᵀ"
-        else:
-            cond = f"Im K_{layer} ⊂ Im K_{layer - 1}^σ"
-        super().__init__(
-            f"range condition {cond} fails at layer {layer}: relative violation "
-            f"{self.violation:.3g} > tol {self.tol:.3g}; no weights map layer {layer - 1} to layer "
-            f"{layer} (the loss is +inf there, paper §3.1)"
-        )
 
 
 # --------------------------------------------------------------------------------------------

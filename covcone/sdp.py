@@ -63,6 +63,11 @@ class ConeProgramResult:
     solver_time : float or None
         The solver's own reported time (so ``solve_time − solver_time`` is cvxpy compilation).
     solver, cone, cost : str
+    Theta : ndarray (N, k)
+        The dual direction of the solution, samples as rows: ``−∇C(Ẑ_2)`` (MSE, cross-entropy) or
+        the multiplier of ``Z_2 = Y`` (interpolation).  covcone's lower bounds are recomputed from
+        it by weak duality (:func:`covcone.shallow.bounds.dual_bound`), never read off the
+        solver's objective.
     """
 
     value: float
@@ -82,6 +87,7 @@ class ConeProgramResult:
     solver: str
     cone: str
     cost: str
+    Theta: np.ndarray | None = None
 
 
 def input_matrix(X, beta):
@@ -100,7 +106,8 @@ def _solve_raw(problem, solver, solver_opts, where, canon_backend=None):
 
     import cvxpy as cp
 
-    from covcone.backends import OK_STATUSES, InaccurateSolutionWarning
+    from covcone.backends import INACCURATE, check_status
+    from covcone.exceptions import InaccurateSolutionWarning
 
     opts = dict(solver_opts or {})
     verbose = bool(opts.pop("verbose", False))
@@ -112,12 +119,10 @@ def _solve_raw(problem, solver, solver_opts, where, canon_backend=None):
         problem.unpack_results(raw, chain, inverse_data)
     except cp.error.SolverError as exc:
         raise SolverError(f"{where}: solver {solver} failed: {exc}") from exc
-    status = problem.status
-    if status in INACCURATE_STATUSES:
+    status = check_status(problem.status, solver=solver, where=where)
+    if status == INACCURATE:
         warnings.warn(f"{where}: solver {solver} returned status {status!r}", InaccurateSolutionWarning,
                       stacklevel=3)
-    elif status not in OK_STATUSES:
-        raise SolverError(f"{where}: solver {solver} returned status {status!r}")
     return status, raw
 
 
@@ -261,7 +266,8 @@ def solve_cone_program(
     if cost == "mse":
         data = cp.sum_squares(Z2 - Yt) / N
     elif cost == "interpolate":
-        cons.append(Z2 == Yt)
+        interp = Z2 == Yt
+        cons.append(interp)
         data = 0.0
     else:
         onehot = np.zeros((k, N))
@@ -287,6 +293,18 @@ def solve_cone_program(
         message += "; the solution is inaccurate, bounds are approximate"
     Sv = np.asarray(S.value)
     Ksig = 0.5 * (Sv[:N, :N] + Sv[:N, :N].T)
+    Z2v = np.asarray(Sv[N:, :N])
+    if cost == "mse":
+        Theta = 2.0 / N * (Yt - Z2v).T
+    elif cost == "cross_entropy":
+        from scipy.special import softmax
+
+        Theta = (onehot - softmax(Z2v, axis=0)).T / N
+    else:
+        dv = interp.dual_value
+        Theta = None if dv is None else np.asarray(dv, dtype=float).reshape(k, N).T
+        if Theta is not None and np.sum(Theta * Yt.T) < 0:
+            Theta = -Theta
     if cone == "cells":
         _, K, _ = cc.values()
         nr = cc.neurons()
@@ -312,4 +330,5 @@ def solve_cone_program(
         solver=solver,
         cone=cone,
         cost=cost,
+        Theta=Theta,
     )

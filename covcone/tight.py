@@ -200,7 +200,7 @@ def spectral_dual_bound(X, Y, *, cost="interpolate", lam=None):
 
     setup = GroupLassoSetup(np.asarray(X, dtype=float), np.asarray(Y, dtype=float), activation=_RELU, lam=lam,
                             beta=0.0, cost=cost)
-    return float(linear_dual_bound(setup))
+    return float(setup.to_user(linear_dual_bound(setup)))
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,8 +15,24 @@ def check_finite(A: np.ndarray, name: str) -> np.ndarray:
     return A
 
 
+#: Largest magnitude accepted in data: squares of larger numbers overflow float64 in a loss.
+MAX_MAGNITUDE = 1e100
+
+
+def check_magnitude(A: np.ndarray, name: str) -> np.ndarray:
+    """Reject magnitudes whose squares would overflow float64 (with the reason)."""
+    m = float(np.max(np.abs(A))) if A.size else 0.0
+    if m > MAX_MAGNITUDE:
+        raise ValueError(f"{name}: entries up to {m:.1e} exceed {MAX_MAGNITUDE:.0e}; their squares overflow "
+                         "float64 in the loss — rescale the data (a change of units)")
+    return A
+
+
 def as_matrix(A, name: str, *, allow_vector: bool = False) -> np.ndarray:
-    """``np.asarray(A, float)``, 2-D (a vector becomes a column when ``allow_vector``), finite."""
+    """``np.asarray(A, float)``, 2-D (a vector becomes a column when ``allow_vector``), finite,
+    real (complex input is rejected, never truncated) and of representable magnitude."""
+    if np.iscomplexobj(A):
+        raise ValueError(f"{name}: expected real numbers, got complex values")
     try:
         A = np.asarray(A, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -27,7 +43,7 @@ def as_matrix(A, name: str, *, allow_vector: bool = False) -> np.ndarray:
         raise ValueError(f"{name}: expected a 2-D array, got shape {A.shape}")
     if A.size == 0:
         raise ValueError(f"{name}: expected a non-empty array, got shape {A.shape}")
-    return check_finite(A, name)
+    return check_magnitude(check_finite(A, name), name)
 
 
 def check_lam(lam, name: str = "lam") -> float:
@@ -51,6 +67,8 @@ def check_beta(beta, name: str = "beta") -> float:
 def check_targets(Y, N: int, cost: str, *, k: int | None = None, name: str = "Y") -> np.ndarray:
     """Targets for ``cost``: (N, k) floats, or integer labels (N,) for cross-entropy
     (returned one-hot with ``k`` classes when ``k`` is given)."""
+    if np.iscomplexobj(Y):
+        raise ValueError(f"{name}: expected real numbers, got complex values")
     if cost == "cross_entropy":
         Yarr = np.asarray(Y)
         if Yarr.ndim == 1:

@@ -155,7 +155,8 @@ def test_relu_depth3_result_is_honest(relu_result):
     assert res.status == "upper_only"
     assert res.certified is False and res.success is False
     assert res.lower == 0.0 and res.lower_from == "trivial (loss ≥ 0)"
-    assert res.gap == pytest.approx(res.upper / max(1.0, res.upper))
+    # the certificate rule is relative (docs/design.md, "Certificates"): gap = (upper − 0)/|upper| = 1
+    assert res.gap == pytest.approx((res.upper - res.lower) / abs(res.upper)) and res.gap == pytest.approx(1.0)
     assert res.method == "block-coordinate (depth 3)"
     assert "block-coordinate (local) optimum" in res.message
     assert "certified optimal given their neighbours" in res.message

@@ -1,0 +1,291 @@
+r"""The depth-2 solver: column generation on the group lasso with an exact (or anytime) oracle.
+
+docs/design.md, "The depth-2 solver" (paper §2 and Prop. 5: depth 2 is jointly convex over
+(K_1, K_1^σ, Z_2)).  Balancing each hidden neuron's input and output norms turns
+λ(‖W_1‖² + ‖W_2‖²) into 2λ Σ_j ‖v_j‖ with unit input weights, so with ``s(c) = σ(Bᵀc)``
+
+    P = min C(Σ_j s(c_j) v_jᵀ + β 1 c_0ᵀ) + 2λ Σ_j ‖v_j‖ + λ‖c_0‖²,      ‖c_j‖ = 1,
+
+the covariance-cone program written over generators.  :func:`solve_shallow` reads as its phases:
+setup (:mod:`.setup`, internal units) → loop of (master :mod:`.master`, pricing :mod:`.pricing`,
+bound :mod:`.bounds`) → recovery (:mod:`.recovery`) → result (:func:`covcone.result.build_result`).
+The upper bound is always the forward-pass loss of the returned network; the lower bound is weak
+duality evaluated by covcone in float64 with a proven bound on the pricing value.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from ..backends import choose_solver
+from ..exceptions import InaccurateSolutionWarning, SolverError
+from ..options import ShallowOptions
+from ..progress import progress
+from ..result import LowerBound, build_result, is_certified
+from .bounds import internal_bound, linear_dual_bound
+from .master import check_solver_opts, master_options, solve_master
+from .pricing import Pricing
+from .recovery import recover
+from .setup import GroupLassoSetup
+
+__all__ = ["solve_shallow"]
+
+#: Seconds the anytime oracle may take per call when neither ``oracle_time`` nor ``time_limit`` is given.
+DEFAULT_ANYTIME_SECONDS = 10.0
+
+
+class _Run:
+    """The mutable state of one solve: columns, best network, best lower bound, history."""
+
+    def __init__(self, setup, opts, *, method, rtol, atol, solver, solver_opts, time_limit, rng, verbose,
+                 oracle, linear_bounds):
+        from ..oracle import exact_affordable
+
+        self.t_start = time.perf_counter()
+        self.setup, self.opts, self.method = setup, opts, method
+        self.rtol, self.atol, self.time_limit, self.verbose = rtol, atol, time_limit, verbose
+        self.solver = choose_solver(solver)
+        check_solver_opts(self.solver, solver_opts)
+        self.solver_opts = master_options(self.solver, solver_opts, rtol, setup.cost)
+        self.rng = rng
+        self.exact = method in ("auto", "generators") and oracle is None and exact_affordable(setup.r, setup.N)
+        self.pricing = Pricing(setup, exact_affordable=self.exact, n_add=opts.n_add, rng=rng, client=opts.client,
+                               oracle=oracle)
+        self.allow_anytime = method in ("auto", "generators") and oracle is None
+        self.threshold = 2.0 * setup.lam_v
+        self.timings = {"master": 0.0, "oracle": 0.0, "recovery": 0.0}
+        self.history = []
+        self.lower, self.lower_from = float("-inf"), LowerBound.NONE  # internal units
+        self.best = None  # (upper_user, C, V, c0)
+        self.solver_status = "optimal"
+        self.notes = []
+        self.oracle_info = {}
+        if linear_bounds:
+            self.offer_lower(linear_dual_bound(setup), LowerBound.SPECTRAL)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t_start
+
+    def time_left(self):
+        return None if self.time_limit is None else self.time_limit - self.elapsed()
+
+    def out_of_time(self) -> bool:
+        return self.time_limit is not None and self.elapsed() > self.time_limit
+
+    def offer_lower(self, value: float, source: LowerBound):
+        if np.isfinite(value) and value > self.lower:
+            self.lower, self.lower_from = float(value), source
+
+    def lower_user(self) -> float:
+        return self.setup.to_user(self.lower) if np.isfinite(self.lower) else self.lower
+
+    def anytime_budget(self) -> float:
+        if self.opts.oracle_time is not None:
+            return self.opts.oracle_time
+        left = self.time_left()
+        return DEFAULT_ANYTIME_SECONDS if left is None else max(0.0, left)
+
+    def bound_from(self, Theta, step):
+        """Lower bound (internal units) from this round's dual direction and proven pricing bound."""
+        lb, _ = internal_bound(self.setup, Theta, step.bound)
+        if step.exact:
+            source = LowerBound.EXACT_ORACLE
+        elif step.bound < float(np.linalg.norm(Theta, 2)) * self.pricing.spec * (1 - 1e-9):
+            source = LowerBound.ORACLE_BOUND
+        else:
+            source = LowerBound.SPECTRAL
+        self.offer_lower(lb, source)
+
+
+def _initial_columns(setup, rng, n_random: int, init_columns) -> np.ndarray:
+    r = setup.r
+    C = rng.standard_normal((n_random, r))
+    C = np.vstack([np.eye(r), -np.eye(r), C])
+    C = C / np.linalg.norm(C, axis=1, keepdims=True)
+    return C if init_columns is None else np.vstack([init_columns, C])
+
+
+def _make_feasible(run: _Run, C):
+    """Interpolation needs Ỹ in the span of the columns: add residual-correlated neurons.  The
+    test is relative to ‖Ỹ‖ (free of units)."""
+    s = run.setup
+    ny = np.linalg.norm(s.Ys)
+    for _ in range(4 * s.N + 10):
+        S = s.columns(C)
+        if s.has_bias:
+            S = np.hstack([S, np.ones((s.N, 1))])
+        coef, *_ = np.linalg.lstsq(S, s.Ys, rcond=None)
+        R = s.Ys - S @ coef
+        if np.linalg.norm(R) <= 1e-9 * ny:
+            return C
+        C = np.vstack([C, run.pricing._call(R, exact=False, n_best=5).C])
+    raise ValueError(
+        "Y: cannot be interpolated by a depth-2 network on these inputs (Y is not in the span of "
+        "the reachable hidden features); use cost='mse'"
+    )
+
+
+def _zero_start(run: _Run, C):
+    """Price the best network without hidden neurons first (MSE): if no neuron prices out and the
+    bound is proven, it is the optimum — e.g. for a very large λ, where a master would be
+    ill-conditioned.  Returns (C, done)."""
+    s = run.setup
+    c0 = s.bias_only()
+    if c0 is None:
+        return C, False
+    Theta = 2.0 / s.N * (s.Ys - c0[None, :])
+    step = run.pricing.round(Theta, 3, threshold=run.threshold, time_left=run.time_left(),
+                             anytime_budget=run.anytime_budget())
+    run.bound_from(Theta, step)
+    net = s.network(np.zeros((0, s.r)), np.zeros((0, s.k)), c0)
+    run.best = (s.loss(net), np.zeros((0, s.r)), np.zeros((0, s.k)), c0)
+    new = step.C[step.values > run.threshold * (1 + 1e-12)]
+    return np.vstack([C, new]), new.shape[0] == 0 and step.bound <= run.threshold
+
+
+def _master_step(run: _Run, C):
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InaccurateSolutionWarning)
+        V, c0, Theta, status = solve_master(run.setup, run.setup.columns(C), run.solver, run.solver_opts)
+    if status != "optimal":
+        run.solver_status = status
+    run.timings["master"] += time.perf_counter() - t0
+    net = run.setup.network(C, V, c0)
+    upper = run.setup.loss(net)
+    if run.best is None or upper < run.best[0]:
+        run.best = (upper, C, V, c0)
+    return V, Theta, upper
+
+
+def _loop(run: _Run, C, bar) -> str:
+    """Rounds of (master, pricing, bound) until the bounds meet, nothing prices out, or a limit."""
+    s, opts = run.setup, run.opts
+    idle = np.zeros(C.shape[0], dtype=int)  # consecutive rounds each column had zero weight
+    for it in range(opts.max_rounds):
+        if run.out_of_time():
+            return f"time limit of {run.time_limit:g} s reached"
+        V, Theta, upper = _master_step(run, C)
+        t0 = time.perf_counter()
+        step = run.pricing.round(Theta, it, threshold=run.threshold, time_left=run.time_left(),
+                                 anytime_budget=run.anytime_budget())
+        run.timings["oracle"] += time.perf_counter() - t0
+        run.bound_from(Theta, step)
+        run.oracle_info = {"method": step.method, "exact": step.exact, **step.stats}
+        lower_user = run.lower_user()
+        gap = (run.best[0] - lower_user) / abs(run.best[0]) if run.best[0] else 0.0
+        norms = np.linalg.norm(V, axis=1)
+        active = int(np.sum(norms > 1e-9 * max(1e-300, norms.max(initial=0.0))))
+        run.history.append({"round": it, "upper": upper, "lower": lower_user, "gap": gap,
+                            "oracle": step.value * s.sB * s.sY, "oracle_bound": step.bound * s.sB * s.sY,
+                            "threshold": 2.0 * s.lam, "columns": int(C.shape[0]),
+                            "active": active, "master_status": run.solver_status, "time": run.elapsed()})
+        bar(gap=f"{gap:.1e}", neurons=active)
+        if is_certified(run.best[0], lower_user, run.lower_from, run.rtol, run.atol):
+            return f"bounds met after {it + 1} rounds"
+        new = step.C[step.values > run.threshold * (1 + 1e-12)]
+        if new.shape[0] == 0:
+            proven = step.exact or step.bound <= run.threshold
+            return "no neuron prices out (oracle value ≤ 2λ)" + (
+                "" if proven else f" by the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}")
+        # fully corrective: keep the support and the new candidates.  A column idle (weight ≤ 1e-6·max;
+        # interior-point zeros are ≈ 1e-9) for 3 rounds in a row is dropped: dropping at once makes
+        # degenerate duals cycle (add, zero weight, drop, add again).
+        idle = np.where(norms > 1e-6 * max(norms.max(initial=0.0), 1e-300), 0, idle + 1)
+        keep = idle < 3
+        C = np.vstack([C[keep], new])
+        idle = np.concatenate([idle[keep], np.zeros(new.shape[0], dtype=int)])
+    return f"reached the iteration limit ({opts.max_rounds} rounds)"
+
+
+def _sdp_point_bound(run: _Run, problem, net_upper: float) -> None:
+    """The lifted SDP as a source of a dual point: its Θ is re-evaluated by :func:`internal_bound`
+    with a proven pricing bound (the SDP's own objective is never used as a bound)."""
+    from ..sdp import solve_cone_program
+
+    s = run.setup
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InaccurateSolutionWarning)
+            Yarg = np.argmax(s.Y, axis=1) if s.cost == "cross_entropy" else s.Y
+            lifted = solve_cone_program(s.X, Yarg, activation=s.activation, lam=s.lam, beta=s.beta, cost=s.cost,
+                                        cone="lifted", solver=run.solver)
+    except (ImportError, SolverError, ValueError) as exc:
+        run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:120]})")
+        return
+    finally:
+        run.timings["lifted"] = time.perf_counter() - t0
+    if lifted.Theta is None:
+        run.notes.append("the lifted SDP returned no dual point")
+        return
+    Theta = lifted.Theta / s.sY  # internal units (only the direction matters to the bound)
+    step = run.pricing.round(Theta, 3, threshold=run.threshold, time_left=run.time_left(),
+                             anytime_budget=run.anytime_budget())
+    before = run.lower
+    run.bound_from(Theta, step)
+    if run.lower > before and run.lower_from is not LowerBound.EXACT_ORACLE:
+        run.lower_from = LowerBound.LIFTED_SDP
+
+
+def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, activation=None, lam=None, beta=None,
+                  cost=None, method: str = "auto", tol: float = 1e-6, atol: float = 0.0, solver: str | None = None,
+                  solver_opts: dict | None = None, time_limit: float | None = None, rng=None, verbose: bool = False,
+                  oracle=None, linear_bounds: bool = True, **option_kwargs):
+    r"""Depth-2 solve by column generation (a validated :class:`covcone.Problem` in, a
+    :class:`covcone.SolveResult` out).  See :func:`covcone.solve`.
+
+    ``problem`` may also be the arrays ``X, Y`` with ``activation=, lam=, beta=, cost=`` (the
+    block solves of the deep solver use that form).  ``oracle``, optional: a problem-specific
+    pricing heuristic ``oracle(Theta, B, activation, n_best, rng) -> GroupPrice`` used instead of
+    the default (it proves nothing; the bounds then come from the spectral bound).
+    ``linear_bounds=False`` skips the spectral bounds of the linear network's dual points.
+    """
+    if Y is not None:
+        from ..problem import Problem
+
+        problem = Problem(problem, Y, activation=activation, lam=lam if cost != "interpolate" else None,
+                          beta=beta, cost=cost)
+    opts = options if options is not None else ShallowOptions(**option_kwargs)
+    setup = GroupLassoSetup(problem)
+    rng = np.random.default_rng(rng)
+    run = _Run(setup, opts, method=method, rtol=tol, atol=atol, solver=solver, solver_opts=solver_opts,
+               time_limit=time_limit, rng=rng, verbose=verbose, oracle=oracle, linear_bounds=linear_bounds)
+    C = _initial_columns(setup, rng, max(8, 2 * setup.r), opts.check_columns(setup.r))
+    t0 = time.perf_counter()
+    done = False
+    if setup.cost == "interpolate":
+        C = _make_feasible(run, C)
+    elif method != "lifted":
+        C, done = _zero_start(run, C)
+    run.timings["oracle"] += time.perf_counter() - t0
+    bar = progress(verbose, opts.max_rounds, "covcone depth-2", "round")
+    try:
+        stop = "the network without hidden neurons is optimal (no neuron prices out)" if done else _loop(run, C, bar)
+    finally:
+        bar.close()
+
+    t0 = time.perf_counter()
+    _, Cb, Vb, c0b = run.best
+    net, upper = recover(setup, Cb, Vb, c0b, lower_user=run.lower_user(), rtol=tol, atol=atol, solver=run.solver,
+                         solver_opts=run.solver_opts)
+    run.timings["recovery"] = time.perf_counter() - t0
+    if not run.exact and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol):
+        if method == "lifted" or (method != "heuristic" and setup.N <= opts.lifted_max_n):
+            _sdp_point_bound(run, problem, upper)
+    if not run.exact and run.lower <= 0.0 and run.lower_from is not LowerBound.EXACT_ORACLE:
+        run.lower, run.lower_from = 0.0, LowerBound.TRIVIAL
+    run.timings["total"] = run.elapsed()
+    if not run.exact and run.lower_from not in (LowerBound.EXACT_ORACLE,):
+        run.notes.append(f"the exact oracle is not affordable for input rank {setup.r}, N = {setup.N}: heuristic "
+                         + ("pricing with an anytime bound" if run.allow_anytime else "pricing"))
+    method_name = "generators (exact oracle)" if run.exact else "generators (heuristic oracle)"
+    cols = Cb[np.linalg.norm(Vb, axis=1) > 0] if Vb.size else Cb
+    return build_result(problem=problem, network=net, upper=upper, lower=run.lower_user(), lower_from=run.lower_from,
+                        rtol=tol, atol=atol, method=method_name, solver=run.solver, stop_reason=stop,
+                        solver_status=run.solver_status, timings=run.timings, history=run.history,
+                        notes=run.notes, extra={"columns": cols, "input_rank": setup.r, "oracle": run.oracle_info,
+                                                "scales": {"sB": setup.sB, "sY": setup.sY}})
