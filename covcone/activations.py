@@ -121,7 +121,14 @@ def get_activation(spec, argname: str = "activation") -> Activation:
             f"{sorted(set(_NAMED))}, 'leaky_relu:ALPHA', a pair (a, b) or an Activation"
         )
     if isinstance(spec, (tuple, list)) and len(spec) == 2:
-        return homogeneous(*spec)
+        try:
+            a, b = (float(v) for v in spec)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{argname}: expected slopes (a, b) as two real numbers, got {spec!r}") from exc
+        try:
+            return homogeneous(a, b)
+        except ValueError as exc:
+            raise ValueError(f"{argname}: {exc}") from exc
     raise ValueError(f"{argname}: expected an activation name, a pair (a, b) or an Activation, got {spec!r}")
 
 

@@ -392,7 +392,7 @@ def _objective(problem, shapes):
     return unpack, fg
 
 
-def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
+def polish(problem, net: Network, *, maxiter: int = 200, deadline: float | None = None) -> Network:
     r"""Local L-BFGS descent on all weights at once (parameter space; ``"mse"`` / ``"cross_entropy"``).
 
     Block-coordinate steps change the function only through the last block (a middle block must
@@ -404,12 +404,20 @@ def polish(problem, net: Network, *, maxiter: int = 200) -> Network:
 
     unpack, fg = _objective(problem, [W.shape for W in net.weights])
     x0 = np.concatenate([W.ravel() for W in net.weights])
-    res = minimize(fg, x0, jac=True, method="L-BFGS-B", options={"maxiter": maxiter, "gtol": 1e-12, "ftol": 1e-15})
+    best = {"x": x0}
+
+    def stop_on_time(intermediate_result):  # scipy ≥ 1.11: StopIteration ends the run cleanly
+        best["x"] = intermediate_result.x
+        if deadline is not None and time.perf_counter() >= deadline:
+            raise StopIteration
+
+    res = minimize(fg, x0, jac=True, method="L-BFGS-B", callback=stop_on_time,
+                   options={"maxiter": maxiter, "gtol": 1e-12, "ftol": 1e-15})
     return Network(unpack(res.x), problem.activation, problem.beta)
 
 
 def _gradient_init(problem, rng: np.random.Generator, *, width: int | None = None, adam_steps: int = 2000,
-                   lr: float = 1e-2, lbfgs_steps: int = 500) -> Network:
+                   lr: float = 1e-2, lbfgs_steps: int = 500, deadline: float | None = None) -> Network:
     r"""A start found by plain gradient training in numpy: a random network of width ``width``
     (default N(N+1), the Carathéodory width) per hidden layer, uniform ``±1/√fan_in`` weights and
     biases (the usual default of ``Linear`` layers), ``adam_steps`` full-batch Adam steps on the
@@ -437,6 +445,8 @@ def _gradient_init(problem, rng: np.random.Generator, *, width: int | None = Non
         bmask = np.concatenate([np.broadcast_to(np.arange(w.shape[1]) < w.shape[1] - 1, w.shape).ravel() for w in W])
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, adam_steps + 1):
+            if deadline is not None and t % 50 == 0 and time.perf_counter() >= deadline:
+                break
             _, g = fg(x)
             if not np.all(np.isfinite(g)):
                 break
@@ -447,7 +457,7 @@ def _gradient_init(problem, rng: np.random.Generator, *, width: int | None = Non
             x = x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
     net = Network(unpack(x), act, beta)
     if lbfgs_steps > 0 and problem.cost != "interpolate":
-        cand = polish(problem, net, maxiter=lbfgs_steps)
+        cand = polish(problem, net, maxiter=lbfgs_steps, deadline=deadline)
         if problem.loss(cand) <= problem.loss(net):
             net = cand
     if problem.cost == "interpolate":  # interpolate exactly with the learnt features
@@ -475,19 +485,15 @@ def _compress_start(problem, net: Network) -> Network:
 def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_sweeps: int, rtol: float,
          block_kw: dict, rng, bar, do_polish: bool):
     """One block-coordinate run from ``net0``.  Returns (network, loss, history, info)."""
-    L = problem.depth
     net = net0
     loss = problem.loss(net)
     history = [{"restart": restart, "sweep": 0, "block": None, "loss": loss, "block_certified": None,
                 "accepted": True, "time": time.perf_counter() - t_start}]
     rejected, failures = [], []
-    stop = f"reached max_sweeps = {max_sweeps}"
     last_cert = {}
-    n_sweeps = 0
-    prev_block = None
-    inaccurate = 0
+    counters = {"inaccurate": 0, "net": net, "loss": loss, "sweep": 0}
     if do_polish:  # a joint descent from the start point first (sweep 0)
-        cand = polish(problem, net)
+        cand = polish(problem, net, deadline=deadline)
         cand_loss = problem.loss(cand)
         ok = cand_loss < loss
         if ok:
@@ -495,7 +501,30 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
         history.append({"restart": restart, "sweep": 0, "block": "polish", "loss": loss, "block_certified": None,
                         "accepted": ok, "candidate_loss": cand_loss, "widths": net.widths,
                         "time": time.perf_counter() - t_start})
+    try:
+        net, loss, stop, n_sweeps = _sweeps(problem, net, loss, restart=restart, t_start=t_start, deadline=deadline,
+                                            max_sweeps=max_sweeps, rtol=rtol, block_kw=block_kw, rng=rng, bar=bar,
+                                            do_polish=do_polish, history=history, rejected=rejected,
+                                            failures=failures, last_cert=last_cert, counters=counters)
+    except KeyboardInterrupt:  # Ctrl-C: the best network so far, with its status
+        stop = "interrupted (KeyboardInterrupt); the best network so far is returned"
+        net, loss = counters["net"], counters["loss"]
+        n_sweeps = counters["sweep"]
+    info = {"stop_reason": stop, "rejected": rejected, "inaccurate": counters["inaccurate"], "failures": failures,
+            "block_certified": dict(last_cert), "n_sweeps": n_sweeps}
+    return net, loss, history, info
+
+
+def _sweeps(problem, net, loss, *, restart, t_start, deadline, max_sweeps, rtol, block_kw, rng, bar, do_polish,
+            history, rejected, failures, last_cert, counters):
+    """Forward and backward sweeps over the blocks (see :func:`_run`)."""
+    L = problem.depth
+    stop = f"reached max_sweeps = {max_sweeps}"
+    n_sweeps = 0
+    prev_block = None
+    counters.update(net=net, loss=loss, sweep=0)
     for sweep in range(1, max_sweeps + 1):
+        counters["sweep"] = sweep
         order = list(range(1, L)) if sweep % 2 == 1 else list(range(L - 1, 0, -1))
         loss_before = loss
         out_of_time = False
@@ -521,7 +550,7 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
             accepted = (not br.skipped) and new_loss <= loss
             entry.update(block_status=br.status, block_upper=br.upper, block_lower=br.lower,
                          block_certified=br.certified, candidate_loss=new_loss, solver_status=br.solver_status)
-            inaccurate += br.solver_status not in ("", "optimal")
+            counters["inaccurate"] += br.solver_status not in ("", "optimal")
             if br.skipped:
                 entry["note"] = br.message
             elif not accepted:
@@ -530,12 +559,14 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
                                  f"{loss:.12g} (numerical trouble in the block solve); kept the old layer")
             if accepted:
                 net, loss = br.network, new_loss
+                counters.update(net=net, loss=loss)
             last_cert[ell] = br.certified
             entry.update(loss=loss, accepted=accepted, widths=net.widths, time=time.perf_counter() - t_start)
             history.append(entry)
+            bar(block=ell, sweep=sweep, loss=f"{loss:.6g}")
         if do_polish and not out_of_time and sweep < max_sweeps:
             try:
-                cand = polish(problem, net)
+                cand = polish(problem, net, deadline=deadline)
                 cand_loss = problem.loss(cand)
             except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:  # pragma: no cover
                 cand, cand_loss = net, math.inf
@@ -543,13 +574,13 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
             ok = cand_loss < loss
             if ok:
                 net, loss = cand, cand_loss
+                counters.update(net=net, loss=loss)
                 prev_block = None  # every block's neighbours changed
             history.append({"restart": restart, "sweep": sweep, "block": "polish", "loss": loss,
                             "block_certified": None, "accepted": ok, "candidate_loss": cand_loss,
                             "widths": net.widths, "time": time.perf_counter() - t_start})
         n_sweeps = sweep
         dec = _rel_decrease(loss_before, loss)
-        bar(loss=f"{loss:.6g}")
         if out_of_time:
             stop = f"time limit reached during sweep {sweep}"
             break
@@ -561,9 +592,7 @@ def _run(problem, net0: Network, *, restart: int, t_start: float, deadline, max_
         if deadline is not None and time.perf_counter() >= deadline:
             stop = f"time limit reached after sweep {sweep}"
             break
-    info = {"stop_reason": stop, "rejected": rejected, "inaccurate": inaccurate, "failures": failures, "block_certified": dict(last_cert),
-            "n_sweeps": n_sweeps}
-    return net, loss, history, info
+    return net, loss, stop, n_sweeps
 
 
 def _compress_final(problem, net: Network, loss: float):
@@ -609,7 +638,7 @@ def _start_pool(problem, rng, *, restarts: int, deadline, do_polish: bool):
     if act.a == act.b or act.a + act.b != 0:
         net = _linear_init(problem)
         if do_polish:
-            cand = polish(problem, net)
+            cand = polish(problem, net, deadline=deadline)
             if problem.loss(cand) < problem.loss(net):
                 net = cand
         pool.append(("linear", net, problem.loss(net), time.perf_counter() - t0))
@@ -619,7 +648,7 @@ def _start_pool(problem, rng, *, restarts: int, deadline, do_polish: bool):
         t0 = time.perf_counter()
         try:
             with np.errstate(all="ignore"):
-                net = _gradient_init(problem, rng)
+                net = _gradient_init(problem, rng, deadline=deadline)
             loss = problem.loss(net)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):  # pragma: no cover - defensive
             continue
@@ -752,7 +781,7 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
         starts, pool_info = _start_pool(problem, rng, restarts=restarts, deadline=deadline, do_polish=do_polish)
         restarts = len(starts)
 
-    bar = progress(verbose, max_sweeps * restarts, "covcone depth-L", "sweep")
+    bar = progress(verbose, max_sweeps * restarts * (problem.depth - 1), "covcone depth-L", "block")
     runs = []
     warm_loss = None
     try:
@@ -771,6 +800,14 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
                                          do_polish=do_polish)
             info["init"] = start if isinstance(start, str) else "network"
             runs.append((loss, restart, net, hist, info))
+            if info["stop_reason"].startswith("interrupted"):
+                break
+    except KeyboardInterrupt:  # Ctrl-C outside a run (e.g. in the start pool): the best start so far
+        if not runs:
+            net0 = starts[0][1] if starts else initial_network(problem, "linear" if problem.activation.a == problem.activation.b else "random", rng)
+            runs.append((problem.loss(net0), 0, net0, [], {"stop_reason": "interrupted (KeyboardInterrupt) before any sweep",
+                                                             "rejected": [], "inaccurate": 0, "failures": [],
+                                                             "block_certified": {}, "n_sweeps": 0, "init": "start"}))
     finally:
         bar.close()
 

@@ -100,11 +100,31 @@ class _Run:
         self.offer_lower(lb, source)
 
 
+def _vertex_columns(setup, rng, n: int) -> np.ndarray:
+    r"""``±`` unit directions orthogonal to ``r − 1`` random data columns of ``B̃``: vertices of the
+    arrangement, whose features have kinks at data points — also where the data are tiny against
+    the bias row (there random directions give nearly linear features)."""
+    r, N = setup.r, setup.N
+    if r < 2 or N < r - 1:
+        return np.zeros((0, r))
+    out = []
+    for _ in range(n):
+        idx = rng.choice(N, size=r - 1, replace=False)
+        _, sv, Vt = np.linalg.svd(setup.Bs[:, idx].T, full_matrices=True)
+        if np.sum(sv > 1e-12 * max(sv[0], 1e-300)) == r - 1:
+            out.append(Vt[-1])
+    if not out:
+        return np.zeros((0, r))
+    V = np.array(out)
+    return np.vstack([V, -V])
+
+
 def _initial_columns(setup, rng, n_random: int, init_columns) -> np.ndarray:
     r = setup.r
     C = rng.standard_normal((n_random, r))
     C = np.vstack([np.eye(r), -np.eye(r), C])
     C = C / np.linalg.norm(C, axis=1, keepdims=True)
+    C = np.vstack([C, _vertex_columns(setup, rng, n_random)])
     return C if init_columns is None else np.vstack([init_columns, C])
 
 
@@ -121,7 +141,8 @@ def _make_feasible(run: _Run, C):
         R = s.Ys - S @ coef
         if np.linalg.norm(R) <= 1e-9 * ny:
             return C
-        C = np.vstack([C, run.pricing._call(R, exact=False, n_best=5).C])
+        step = run.pricing._call(R, exact=run.exact, n_best=5)
+        C = np.vstack([C, step.C, _vertex_columns(s, run.rng, 2 * s.r)])
     raise ValueError(
         "Y: cannot be interpolated by a depth-2 network on these inputs (Y is not in the span of "
         "the reachable hidden features); use cost='mse'"
@@ -265,15 +286,18 @@ def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, act
     bar = progress(verbose, opts.max_rounds, "covcone depth-2", "round")
     try:
         stop = "the network without hidden neurons is optimal (no neuron prices out)" if done else _loop(run, C, bar)
+    except KeyboardInterrupt:  # Ctrl-C: the best network so far, with its valid bounds
+        stop = "interrupted (KeyboardInterrupt)"
     finally:
         bar.close()
 
     t0 = time.perf_counter()
     _, Cb, Vb, c0b = run.best
+    deadline = None if time_limit is None else run.t_start + time_limit
     net, upper = recover(setup, Cb, Vb, c0b, lower_user=run.lower_user(), rtol=tol, atol=atol, solver=run.solver,
-                         solver_opts=run.solver_opts)
+                         solver_opts=run.solver_opts, deadline=deadline)
     run.timings["recovery"] = time.perf_counter() - t0
-    if not run.exact and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol):
+    if not run.exact and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol) and not run.out_of_time():
         if method == "lifted" or (method != "heuristic" and setup.N <= opts.lifted_max_n):
             _sdp_point_bound(run, problem, upper)
     if not run.exact and run.lower <= 0.0 and run.lower_from is not LowerBound.EXACT_ORACLE:

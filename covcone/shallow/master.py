@@ -82,11 +82,20 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     has_c0 = setup.has_bias
     F = _design(setup, S)
     mse = setup.cost == "mse"
+    back = None  # maps the equality multipliers back to Θ (interpolation)
     if mse and F.shape[1] < N:
         Q, R = np.linalg.qr(F)
         rhs = Q.T @ setup.Ys
-    else:
+    elif mse:
         R, rhs = F, setup.Ys
+    else:
+        # interpolation: F x = Ỹ on the numerical range of F, as orthonormal rows Vᵀx = Σ⁻¹UᵀỸ (F = UΣVᵀ);
+        # the raw rows are ill-conditioned when the data are tiny against the bias row
+        Uf, sf, Vft = np.linalg.svd(F, full_matrices=False)
+        rho = int(np.sum(sf > max(F.shape) * np.finfo(float).eps * max(sf[0], 1e-300)))
+        Uf, sf, Vft = Uf[:, :rho], sf[:rho], Vft[:rho]
+        R, rhs = Vft, (Uf.T @ setup.Ys) / sf[:, None]
+        back = Uf / sf[None, :]
     p = R.shape[0]
     nv, nc, nt = m * k, (k if has_c0 else 0), m
     nr = p * k if mse else 0
@@ -132,7 +141,7 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     if mse:
         Theta = 2.0 / N * (setup.Ys - S @ V - c0[None, :])
     else:
-        Theta = np.asarray(sol.z)[: N * k].reshape(N, k)
+        Theta = back @ np.asarray(sol.z)[: p * k].reshape(p, k)
         if np.sum(Theta * setup.Ys) < 0:
             Theta = -Theta
     return V, c0, Theta, status
