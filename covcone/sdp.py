@@ -254,7 +254,7 @@ def solve_cone_program(
         B = s[:r, None] * Vt[:r]  # = Uᵀ A, whitened: Tr[K K_0^+] = Tr M
         cc = CellCone(B, act, cells=cells)
         cons = cc.constraints(None, None)
-        up = cc._iu * N + cc._ju
+        up = cc.upper_indices
         cons.append(cc.K_sigma_upper == cp.vec(Ks_minus_bias, order="C")[up])
         reg = cp.trace(cc.c_matrix())
     else:
@@ -306,7 +306,7 @@ def solve_cone_program(
         if Theta is not None and np.sum(Theta * Yt.T) < 0:
             Theta = -Theta
     if cone == "cells":
-        _, K, _ = cc.values()
+        K, _ = cc.values()
         nr = cc.neurons()
         neurons, nerr = nr.Z, max(nr.K_error, nr.K_sigma_error)
     else:

@@ -500,6 +500,14 @@ class CellCone:
         Upper-triangular entries of the per-cell sums ``M_c``.
     """
 
+    #: the cell representation is exact (input rank ≤ 3; rank 4 where CP_4 = DNN_4 holds too)
+    exact = True
+
+    @classmethod
+    def from_basis(cls, B, activation):
+        """The :class:`~covcone.cones.base.ConeRepresentation` constructor."""
+        return cls(B, activation)
+
     def __init__(self, B, activation, *, cells=None, tol=1e-10):
         B = np.asarray(B, dtype=float)
         if B.ndim != 2 or not np.all(np.isfinite(B)):
@@ -639,7 +647,18 @@ class CellCone:
             self._K_sigma = Ks
         return cons
 
+    @property
+    def upper_indices(self):
+        """Flat (row-major) indices of the upper triangle ``i ≤ j`` that :attr:`K_sigma_upper` lists."""
+        return self._iu * self.N + self._ju
+
     def values(self):
+        """Solved ``(K, K^σ − β²11ᵀ)`` as numpy arrays (the protocol of
+        :class:`~covcone.cones.base.ConeRepresentation`)."""
+        _, K, Ks = self.all_values()
+        return K, Ks
+
+    def all_values(self):
         """Solved ``(M, K, K^σ − β²11ᵀ)`` as numpy arrays (from the cone's own variables)."""
         if self.Mc.value is None:
             raise RuntimeError("CellCone: no solution yet (solve a problem using constraints() first)")
@@ -672,7 +691,7 @@ class CellCone:
             w = np.linalg.eigvalsh(self.P_blocks())
             res.append(max(0.0, -w.min()))
         res.append(np.abs(self.Mc.value - self._L_cell @ p).max())
-        _, K, Ks = self.values()
+        _, K, Ks = self.all_values()
         if self._K is not None and self._K.value is not None:
             res.append(np.abs(np.asarray(self._K.value) - K).max())
         if self._K_sigma is not None and self._K_sigma.value is not None:
@@ -705,7 +724,7 @@ class CellCone:
             Cs.append((R @ F).T)
         r = self.r
         C = np.concatenate(Cs) if Cs else np.zeros((0, r))
-        _, K, Ks = self.values()
+        _, K, Ks = self.all_values()
         sq = np.sum(C * C, axis=1)  # c-space squared norms (for the merge step)
         Z = C @ self.B
         sqz = np.sum(Z * Z, axis=1)

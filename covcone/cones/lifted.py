@@ -66,6 +66,17 @@ class LiftedCone:
         Orthonormal basis of the complement of the data range.
     """
 
+    #: an outer relaxation: its optimum is a lower bound only
+    exact = False
+
+    @classmethod
+    def from_basis(cls, B, activation):
+        """The :class:`~covcone.cones.base.ConeRepresentation` constructor: ``B`` (r×N) spans the
+        data range; the range constraint is imposed when r < N."""
+        B = np.asarray(B, dtype=float)
+        r, N = B.shape
+        return cls(N, activation, range_basis=B.T if r < N else None)
+
     def __init__(self, N, activation, range_basis=None):
         import cvxpy as cp
 

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ..exceptions import CompressionError, InaccurateSolutionWarning, RangeConditionError
+from ..exceptions import CompressionError, InaccurateSolutionWarning, RangeConditionError, SolverError
 from ..network import Network
 from ..result import LowerBound, build_result
 from .bounds import internal_bound
@@ -41,6 +41,28 @@ def _network_from_sdp(problem, res) -> Network:
     return net
 
 
+def _refit(setup, res, solver, solver_opts, rtol, atol):
+    """The group-lasso master on the SDP's neurons as columns (same neurons, optimal output weights),
+    then the usual recovery: the SDP's solution is accurate to the solver's tolerance only."""
+    from .master import solve_master
+    from .recovery import recover
+
+    C, *_ = np.linalg.lstsq(setup.B.T, res.neurons.T, rcond=None)
+    C = C.T
+    n = np.linalg.norm(C, axis=1)
+    C = C[n > 0] / n[n > 0, None]
+    if C.shape[0] == 0:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InaccurateSolutionWarning)
+            V, c0, _, _ = solve_master(setup, setup.columns(C), solver, solver_opts)
+    except SolverError:
+        return None
+    return recover(setup, C, V, c0, lower_user=float("-inf"), rtol=rtol, atol=atol, solver=solver,
+                   solver_opts=solver_opts)
+
+
 def solve_cells(problem, *, rtol: float, atol: float = 0.0, solver=None, solver_opts=None):
     """Solve ``problem`` (depth 2) by the cell SDP; see the module docstring."""
     from ..backends import choose_solver
@@ -52,6 +74,10 @@ def solve_cells(problem, *, rtol: float, atol: float = 0.0, solver=None, solver_
         raise ValueError(f"method='cells' needs input rank ≤ 3 (rank of [Xᵀ; β1ᵀ]), got rank {setup.r}; "
                          "use method='auto'")
     solver = choose_solver(solver)
+    from .master import check_solver_opts, master_options
+
+    check_solver_opts(solver, solver_opts)
+    solver_opts = master_options(solver, solver_opts, rtol, problem.cost)
     lam_arg = problem.lam if problem.cost != "interpolate" else None
     Yarg = problem.labels if problem.cost == "cross_entropy" and problem.labels is not None else problem.Y
     try:
@@ -64,6 +90,9 @@ def solve_cells(problem, *, rtol: float, atol: float = 0.0, solver=None, solver_
                          "use method='auto'") from exc
     net = _network_from_sdp(problem, res)
     upper = problem.loss(net)
+    refit = _refit(setup, res, solver, solver_opts, rtol, atol)
+    if refit is not None and refit[1] < upper:
+        net, upper = refit
     lower, source, notes = float("-inf"), LowerBound.NONE, []
     if res.Theta is not None and np.all(np.isfinite(res.Theta)):
         Theta = res.Theta / setup.sY
