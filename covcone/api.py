@@ -49,7 +49,7 @@ def solve(
     depth: int = 2,
     activation="relu",
     lam=None,
-    beta: float = 0.0,
+    beta: float = 1.0,
     cost: str = "mse",
     method: str = "auto",
     tol: float = 1e-6,
@@ -80,7 +80,9 @@ def solve(
     lam : float
         Weight decay λ > 0 (must be omitted with ``cost="interpolate"``).
     beta : float
-        Bias amount β ≥ 0 (the constant row appended to every layer's input).
+        Bias amount β ≥ 0 (the constant row appended to every layer's input).  Default 1: a
+        network with biases, like torch's ``nn.Linear`` and covcone's CLI and estimators; β = 0
+        gives the bias-free network of the paper's tight example.
     cost : {"mse", "cross_entropy", "interpolate"}
     method : {"auto", "generators", "heuristic", "cells", "lifted"}
         ``auto``/``generators``: column generation with the exact pricing oracle when its face

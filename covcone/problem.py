@@ -50,7 +50,8 @@ class Problem:
         λ > 0 for ``"mse"`` and ``"cross_entropy"``; must be ``None`` for ``"interpolate"``
         (the loss is then the representation cost R(X, Y) under Z_L = Y).
     beta : float
-        β ≥ 0, the constant appended to each layer's input (the bias amount).
+        β ≥ 0, the constant appended to each layer's input (the bias amount); default 1 (biases,
+        as in torch's ``nn.Linear``), the same default as the CLI and the estimators.
     cost : {"mse", "cross_entropy", "interpolate"}
         See :mod:`covcone.costs`.
     n_classes : int or None
@@ -75,7 +76,7 @@ class Problem:
     cost: str
     labels: np.ndarray | None
 
-    def __init__(self, X, Y, *, depth: int = 2, activation="relu", lam=None, beta: float = 0.0,
+    def __init__(self, X, Y, *, depth: int = 2, activation="relu", lam=None, beta: float = 1.0,
                  cost: str = "mse", n_classes: int | None = None):
         cost = check_cost(cost, "cost")
         X = as_matrix(X, "X")

@@ -65,7 +65,7 @@ def test_linear_closed_form(L):
     rng = np.random.default_rng(10 + L)
     N = 4
     Y = rng.standard_normal((N, N))
-    res = covcone.solve(np.eye(N), Y, depth=L, activation="linear", cost="interpolate")
+    res = covcone.solve(np.eye(N), Y, depth=L, activation="linear", cost="interpolate", beta=0.0)
     ref = _R_linear(Y, L)
     assert res.upper == pytest.approx(ref, rel=1e-6)
     assert res.network.loss(np.eye(N), Y, cost="interpolate") == pytest.approx(res.upper, rel=1e-12)
@@ -78,7 +78,7 @@ def test_linear_closed_form_from_random_init():
     rng = np.random.default_rng(7)
     N = 5
     Y = rng.standard_normal((N, N))
-    p = Problem(np.eye(N), Y, depth=3, activation="linear", cost="interpolate")
+    p = Problem(np.eye(N), Y, depth=3, activation="linear", cost="interpolate", beta=0.0)
     res = solve_deep(p, init="random", rng=1)
     assert res.extra["init"] == "random"
     # the random start is far from the optimum, the sweeps bring it down to the closed form
@@ -92,7 +92,7 @@ def test_linear_init_is_the_balanced_svd_network():
     N = 4
     Y = rng.standard_normal((N, 3))
     for L in (3, 5):
-        p = Problem(np.eye(N), Y, depth=L, activation="linear", cost="interpolate")
+        p = Problem(np.eye(N), Y, depth=L, activation="linear", cost="interpolate", beta=0.0)
         net = _linear_init(p)
         np.testing.assert_allclose(net.forward(np.eye(N)), Y, atol=1e-10)
         assert p.loss(net) == pytest.approx(_R_linear(Y, L), rel=1e-10)

@@ -32,7 +32,7 @@ def test_basic_attributes(data):
 
 def test_A_without_beta_row(data):
     X, Y = data
-    p = Problem(X, Y, lam=1.0)
+    p = Problem(X, Y, lam=1.0, beta=0.0)  # β = 0 (the default is β = 1)
     np.testing.assert_array_equal(p.A, X.T)
     np.testing.assert_allclose(p.K0_sigma, X @ X.T)
 
