@@ -45,13 +45,14 @@ model in torch and divides it by ``c``, i.e. gives ``J`` computed independently 
 forward pass (a cross-check); :func:`certify_torch` is ``covcone.certify`` of a torch model
 under the mapping.
 
-``covcone.certify(model, X, Y, weight_decay=wd, reduction="mean", decay_biases=True,
-optimizer="adam")`` — the behaviour the public :func:`covcone.certify` follows when it is given
-``weight_decay`` instead of ``lam``: it calls :func:`torch_objective` with ``k`` the number of
-outputs (or classes) and ``N`` the number of samples, certifies with the returned ``lam``, β = 1
-and the cost, and reports ``loss``, ``lower`` and ``optimum`` in covcone's units; multiply them
-by ``scale`` (kept on the result) for torch's units.  Passing both ``lam`` and ``weight_decay``
-is an error.
+``covcone.certify(model, X, Y, weight_decay=wd, reduction="mean", optimizer="adam",
+decay_biases=True)`` — the behaviour of the public :func:`covcone.certify` when it is given
+``weight_decay`` instead of ``lam``: it calls :func:`lam_from_weight_decay` (``k`` = the number of
+outputs, or of classes for cross-entropy; ``N`` = the number of samples), which applies
+:func:`torch_objective`, then certifies with the returned ``lam``, β = 1 and the cost.  ``loss``,
+``lower`` and ``optimum`` of the result are in covcone's units; torch's objective is ``scale``
+times them.  Passing both ``lam`` and ``weight_decay``, or a β other than 1, is an error; AdamW
+and ``decay_biases=False`` are refused as above.
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["torch_objective", "torch_objective_value", "certify_torch", "OPTIMIZERS", "REDUCTIONS"]
+__all__ = ["torch_objective", "torch_objective_value", "lam_from_weight_decay", "certify_torch", "OPTIMIZERS",
+           "REDUCTIONS"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 REDUCTIONS = ("mean", "sum")
@@ -214,34 +216,62 @@ def torch_objective_value(model, X, Y, *, weight_decay, reduction: str = "mean",
     return float(T) / m["scale"]
 
 
+def lam_from_weight_decay(X, Y, *, weight_decay, reduction: str = "mean", cost: str = "mse", optimizer: str = "sgd",
+                          decay_biases: bool = True, lam=None, beta=None):
+    r"""covcone's ``(lam, beta)`` for a model trained by torch on ``(X, Y)`` with ``weight_decay``.
+
+    The one place where a public entry point (``covcone.certify(..., weight_decay=...)``) turns
+    torch's settings into covcone's: ``k`` is the number of outputs (MSE; a 1-D ``Y`` is one
+    output) or of classes (cross-entropy: the label count, or the columns of one-hot rows), ``N``
+    the number of rows of ``X``; then :func:`torch_objective`.
+
+    Parameters
+    ----------
+    X, Y : arrays as given to ``certify``
+    weight_decay, reduction, cost, optimizer, decay_biases
+        As in :func:`torch_objective`.
+    lam, beta
+        What the caller also passed: ``lam`` must be None (λ comes from ``weight_decay``), and
+        ``beta`` None or 1 (torch's decayed bias is covcone's bias column only for β = 1).
+
+    Returns
+    -------
+    (float, float, dict)
+        ``lam``, ``beta`` (= 1.0) and the full mapping (with ``scale``: torch's objective is
+        ``scale`` times covcone's).
+    """
+    if lam is not None:
+        raise ValueError("lam: give either lam (covcone's λ) or weight_decay (torch's), not both")
+    if beta is not None and float(beta) != 1.0:
+        raise ValueError(f"beta: torch's weight decay matches covcone's penalty only for β = 1, got beta={beta}")
+    Yarr = np.asarray(Y)
+    N = int(np.shape(X)[0])
+    if cost == "cross_entropy":
+        k = int(Yarr.max()) + 1 if Yarr.ndim == 1 else int(Yarr.shape[1])
+    else:
+        k = 1 if Yarr.ndim == 1 else int(Yarr.shape[1])
+    m = torch_objective(weight_decay, reduction=reduction, cost=cost, k=k, N=N, optimizer=optimizer,
+                        decay_biases=decay_biases)
+    return m["lam"], 1.0, m
+
+
 def certify_torch(model, X, Y, *, weight_decay, reduction: str = "mean", cost: str = "mse", optimizer: str = "sgd",
                   decay_biases: bool = True, **certify_options):
     r"""Certify a torch ``nn.Sequential`` trained with ``weight_decay`` against covcone's optimum.
 
-    Maps torch's objective by :func:`torch_objective` (``k`` = outputs or classes, ``N`` = rows
-    of ``X``) and calls :func:`covcone.certify` with the returned ``lam``, β = 1 and ``cost``.
-    The result is in covcone's units; torch's objective is ``scale`` times it (``scale`` is
-    returned alongside).
+    Maps torch's objective by :func:`lam_from_weight_decay` and calls :func:`covcone.certify`
+    with the returned ``lam``, β = 1 and ``cost``.  The result is in covcone's units; torch's
+    objective is ``scale`` times it (``scale`` is returned alongside).
 
     Returns
     -------
     (CertifyResult, dict)
         covcone's result and the mapping of :func:`torch_objective`.
     """
-    if "lam" in certify_options:
-        raise ValueError("lam: give either lam (covcone's λ) or weight_decay (torch's), not both")
-    if certify_options.get("beta", 1.0) != 1.0:
-        raise ValueError(f"beta: torch's weight decay matches covcone's penalty only for β = 1, got {certify_options['beta']}")
-    certify_options.pop("beta", None)
-    Yarr = np.asarray(Y)
-    N = int(np.asarray(X).shape[0])
-    if cost == "mse":
-        k = 1 if Yarr.ndim == 1 else int(Yarr.shape[1])
-    else:
-        k = int(Yarr.max()) + 1 if Yarr.ndim == 1 else int(Yarr.shape[1])
-    m = torch_objective(weight_decay, reduction=reduction, cost=cost, k=k, N=N, optimizer=optimizer,
-                        decay_biases=decay_biases)
+    lam, beta, m = lam_from_weight_decay(X, Y, weight_decay=weight_decay, reduction=reduction, cost=cost,
+                                         optimizer=optimizer, decay_biases=decay_biases,
+                                         lam=certify_options.pop("lam", None), beta=certify_options.pop("beta", None))
     from .api import certify
 
-    Yc = Yarr.reshape(N, -1).astype(float) if cost == "mse" else Yarr
-    return certify(model, X, Yc, lam=m["lam"], cost=cost, beta=1.0, **certify_options), m
+    Yc = np.asarray(Y, dtype=float).reshape(len(Y), -1) if cost == "mse" else Y
+    return certify(model, X, Yc, lam=lam, cost=cost, beta=beta, **certify_options), m
