@@ -134,3 +134,22 @@ def test_certify_torch_trained_model_in_both_units():
         certify_torch(model, X, Y, weight_decay=wd, lam=1e-2)
     with pytest.raises(ValueError, match="β = 1"):
         certify_torch(model, X, Y, weight_decay=wd, beta=2.0)
+
+
+def test_lam_from_weight_decay_reads_k_and_N_from_the_data():
+    from covcone.torch_objective import lam_from_weight_decay
+
+    X = np.zeros((8, 3))
+    lam, beta, m = lam_from_weight_decay(X, np.zeros((8, 4)), weight_decay=0.1)
+    assert (lam, beta, m["scale"]) == (pytest.approx(0.2), 1.0, pytest.approx(0.25))  # wd·k/2, k = 4
+    lam, _, _ = lam_from_weight_decay(X, np.zeros(8), weight_decay=0.1)  # 1-D Y: one output
+    assert lam == pytest.approx(0.05)
+    lam, _, m = lam_from_weight_decay(X, np.array([0, 2, 1, 0, 0, 1, 2, 2]), weight_decay=0.1, cost="cross_entropy",
+                                      reduction="sum")
+    assert lam == pytest.approx(0.1 / 16) and m["scale"] == 8
+    with pytest.raises(ValueError, match="not both"):
+        lam_from_weight_decay(X, np.zeros(8), weight_decay=0.1, lam=0.1)
+    with pytest.raises(ValueError, match="β = 1"):
+        lam_from_weight_decay(X, np.zeros(8), weight_decay=0.1, beta=0.0)
+    with pytest.raises(ValueError, match="AdamW"):
+        lam_from_weight_decay(X, np.zeros(8), weight_decay=0.1, optimizer="adamw")
