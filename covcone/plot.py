@@ -218,7 +218,10 @@ def plot_neurons(network, X, Y=None, *, ax=None, output: int = 0, colorbar: bool
     Yo = None if Y is None else np.asarray(Y, dtype=float).reshape(X.shape[0], -1)[:, output]
     ref = np.abs(Yo).max() if Yo is not None else np.abs(F).max()
     vmax = float(ref) if ref > 0 else 1.0
-    cs = ax.contourf(gx, gy, np.clip(F, -vmax, vmax), levels=np.linspace(-vmax, vmax, 21), cmap="RdBu_r", alpha=0.55)
+    from matplotlib.ticker import MaxNLocator
+
+    levels = MaxNLocator(20, symmetric=True).tick_values(-vmax, vmax)  # round levels, 0 at a boundary
+    cs = ax.contourf(gx, gy, np.clip(F, levels[0], levels[-1]), levels=levels, cmap="RdBu_r", alpha=0.55)
     if colorbar:
         ax.figure.colorbar(cs, ax=ax, label=f"network output {output}")
     if Yo is not None:
@@ -245,7 +248,7 @@ def plot_neurons(network, X, Y=None, *, ax=None, output: int = 0, colorbar: bool
     handles = [Line2D([], [], color="k", lw=3.5, label="kink of a unit (width ∝ ‖w_in‖‖w_out‖)")]
     if Yo is not None:
         handles.append(Line2D([], [], marker="o", ls="", mec="k", mfc="w", label="data (colour = target)"))
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.8)
+    ax.legend(handles=handles, loc="best", fontsize=7, framealpha=0.8)
     ax.set_title(title if title is not None else f"{drawn} hidden units (of {W1.shape[0]}) above 0.1 % of the largest",
                  fontsize=9)
     return ax
