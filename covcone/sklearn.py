@@ -157,8 +157,7 @@ class CovconeRegressor(RegressorMixin, _CovconeBase):
         Weight decay λ > 0.  The MSE is not rescaled: scale ``y`` (e.g. with
         :class:`~sklearn.compose.TransformedTargetRegressor`) or tune ``lam`` with it.
     beta : float, default=1.0
-        Bias amount β ≥ 0.  Unlike :func:`covcone.solve` (β = 0) the default has biases, as a
-        regressor without an intercept is rarely wanted.
+        Bias amount β ≥ 0 (the package-wide default: networks have biases; 0 removes them).
     method, tol, solver, solver_opts, time_limit
         As in :func:`covcone.solve` (``tol=1e-6`` on the relative gap).
     max_rounds : int, optional
