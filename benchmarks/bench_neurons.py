@@ -69,11 +69,11 @@ def plot(panels, path, seeds):
 
     fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.6 * len(panels)), constrained_layout=True)
     for i, (name, X, Y, onet, tnet, row) in enumerate(panels):
-        plot_neurons(onet, X, Y, ax=axes[i, 0], title=f"{name}: covcone certified optimum\n"
-                                                          f"{row['covcone_neurons']} neurons, loss {row['covcone_loss']:.6g}")
-        plot_neurons(tnet, X, Y, ax=axes[i, 1], title=f"{name}: Adam + L-BFGS, width {row['torch_width']} (best of {seeds})\n"
-                                                          f"{row['torch_active_1pct']} units > 1 % of the largest, "
-                                                          f"loss {row['torch_best']:.6g}")
+        left = f"{name}: covcone certified optimum\n{row['covcone_neurons']} neurons, loss {row['covcone_loss']:.6g}"
+        right = (f"{name}: Adam + L-BFGS, width {row['torch_width']} (best of {seeds})\n"
+                 f"{row['torch_active_1pct']} units > 1 % of the largest, loss {row['torch_best']:.6g}")
+        plot_neurons(onet, X, Y, ax=axes[i, 0], title=left)
+        plot_neurons(tnet, X, Y, ax=axes[i, 1], title=right)
     fig.suptitle("Kink lines of the hidden ReLU units (thickness ∝ ‖w_in‖·‖w_out‖) over the network's output\n"
                  "depth 2, λ = 1e-3, β = 1, MSE", fontsize=10)
     fig.savefig(path, dpi=100)

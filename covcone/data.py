@@ -70,7 +70,7 @@ def load_npz(path, what: str = "data"):
         if str(exc).startswith(f"{what}:"):
             raise
         raise ValueError(f"{what}: cannot read {str(p)!r} as .npz ({_one_line(exc)})") from exc
-    except Exception as exc:  # noqa: BLE001 - zipfile.BadZipFile, OSError, EOFError…: all mean "not an npz"
+    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError…: all mean "not an npz"
         raise ValueError(f"{what}: cannot read {str(p)!r} as .npz ({type(exc).__name__}: {_one_line(exc)})") from exc
 
 

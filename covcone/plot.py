@@ -204,7 +204,8 @@ def plot_neurons(network, X, Y=None, *, ax=None, output: int = 0, colorbar: bool
     from matplotlib.lines import Line2D
 
     if getattr(network, "depth", None) != 2 or network.widths[0] != 2:
-        raise ValueError(f"network: expected a depth-2 network on 2-D inputs, got widths {getattr(network, 'widths', None)}")
+        widths = getattr(network, "widths", None)
+        raise ValueError(f"network: expected a depth-2 network on 2-D inputs, got widths {widths}")
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X: expected shape (N, 2), got {X.shape}")

@@ -6,11 +6,11 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-import covcone  # noqa: E402
+import covcone
 
 project = "covcone"
 author = "covcone developers"
-copyright = "covcone developers"  # noqa: A001 - Sphinx's name
+copyright = "covcone developers"
 version = release = covcone.__version__
 
 extensions = [

@@ -52,7 +52,7 @@ def my_cvxpy_model(X, Y, *, cone="cells", lam=LAM, beta=BETA):
     ``[[K_1^σ, Z_2ᵀ], [Z_2, T]] ⪰ 0``.
     """
     N, k = Y.shape
-    U, B = whitened_basis(X, beta)
+    _, B = whitened_basis(X, beta)
     S = cp.Variable((N + k, N + k), PSD=True)
     K_sigma_minus_bias = S[:N, :N] - beta**2 * np.ones((N, N))
     Z2, T = S[N:, :N], S[N:, N:]

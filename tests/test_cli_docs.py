@@ -36,7 +36,8 @@ def test_solve_from_npz_and_csv(tmp_path, capsys):
     Y = rng.standard_normal((12, 1))
     np.savez(tmp_path / "d.npz", X=X, Y=Y)
     net_path = tmp_path / "net.npz"
-    code = main(["solve", str(tmp_path / "d.npz"), "--lam", "0.05", "--json", "--require-certificate", "--save", str(net_path)])
+    code = main(["solve", str(tmp_path / "d.npz"), "--lam", "0.05", "--json", "--require-certificate",
+                 "--save", str(net_path)])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["certified"]
     from covcone import Network
@@ -69,8 +70,8 @@ def test_mosek_without_licence_is_a_clear_error():
 
 
 def test_module_entry_point_runs():
-    proc = subprocess.run([sys.executable, "-m", "covcone", "demo", "--n", "12", "--json"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "covcone", "demo", "--n", "12", "--json"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["certified"] is True
 
@@ -126,7 +127,7 @@ def test_help_shows_every_default(command, capsys):
 
 @pytest.mark.parametrize("header", [True, False])
 def test_csv_with_or_without_header(tmp_path, capsys, header):
-    X, Y, npz = _npz(tmp_path)
+    X, Y, _ = _npz(tmp_path)
     hx = "x1,x2" if header else ""
     hy = "y" if header else ""
     np.savetxt(tmp_path / "x.csv", X, delimiter=",", header=hx, comments="")

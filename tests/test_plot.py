@@ -9,7 +9,7 @@ from covcone.plot import plot_history, plot_neurons, plot_path, plot_width_plate
 
 mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402 (after the importorskip)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def solved():
 
 
 def test_plot_history(solved, tmp_path):
-    X, Y, res = solved
+    res = solved[2]
     ax = plot_history(res)
     np.testing.assert_allclose(ax[0].lines[0].get_ydata(), [h["upper"] for h in res.history])
     assert ax[1].get_yscale() == "log"
