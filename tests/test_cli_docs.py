@@ -242,3 +242,15 @@ def test_tight_and_sweep_echo_the_problem(tmp_path, capsys):
     assert main(["sweep", str(cfg), "--out", str(tmp_path / "out")]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("problem: N = 10, d = 2, k = 2, σ = relu, β = 1, cost = mse")
+
+
+def test_tight_plot_to_a_missing_directory_exits_2_before_solving(tmp_path, capsys, monkeypatch):
+    import covcone.tight
+
+    def fail(*a, **k):
+        raise AssertionError("verify_tight must not run when --plot cannot be written")
+
+    monkeypatch.setattr(covcone.tight, "verify_tight", fail)
+    assert main(["tight", "--n", "4", "--plot", str(tmp_path / "missing" / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--plot" in err
