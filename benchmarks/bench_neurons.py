@@ -17,8 +17,6 @@ Figure: ``docs/neurons.png``.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from _common import (figure_parser, active_neurons, load_now, machine_info, pm_one, print_header,
                      print_table, run_solve, seed_everything, teacher_student, torch_runs, two_spirals, write_json)
 
@@ -61,52 +59,23 @@ def main(argv=None):
     return rows
 
 
-def _draw(ax, net, X, Y, title):
-    W1, W2 = net.weights
-    beta = net.beta
-    pad = 0.4
-    lo, hi = X.min(0) - pad, X.max(0) + pad
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
-    F = net.forward(np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
-    vmax = np.abs(Y).max()  # colours saturate at the targets' range (the field extrapolates beyond)
-    ax.contourf(gx, gy, np.clip(F, -vmax, vmax), levels=np.linspace(-vmax, vmax, 21), cmap="RdBu_r", alpha=0.5)
-    ax.scatter(X[:, 0], X[:, 1], c=Y[:, 0], cmap="RdBu_r", vmin=-vmax, vmax=vmax, s=22, edgecolors="k", linewidths=0.6)
-    size = np.linalg.norm(W1, axis=1) * np.linalg.norm(W2[:, :-1], axis=0)
-    rel = size / size.max() if size.max() > 0 else size
-    t = np.linspace(-10, 10, 2)
-    for j in np.argsort(rel):
-        if rel[j] < 1e-3:
-            continue
-        w, b = W1[j, :2], beta * W1[j, 2]
-        nrm = np.linalg.norm(w)
-        if nrm == 0:
-            continue
-        p0 = -b * w / nrm**2  # closest point of the kink line to the origin
-        d = np.array([-w[1], w[0]]) / nrm
-        ax.plot(p0[0] + t * d[0], p0[1] + t * d[1], color="k", lw=0.3 + 3.2 * rel[j], alpha=0.25 + 0.75 * rel[j])
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title, fontsize=9)
-
-
 def plot(panels, path, seeds):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(panels), 2, figsize=(9, 4.8 * len(panels)))
+    from covcone.plot import plot_neurons
+
+    fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.6 * len(panels)), constrained_layout=True)
     for i, (name, X, Y, onet, tnet, row) in enumerate(panels):
-        _draw(axes[i, 0], onet, X, Y, f"{name}: covcone certified optimum\n{row['covcone_neurons']} neurons, "
-                                       f"loss {row['covcone_loss']:.6g}")
-        _draw(axes[i, 1], tnet, X, Y, f"{name}: Adam + L-BFGS, width {row['torch_width']} (best of {seeds})\n"
-                                       f"{row['torch_active_1pct']} units > 1 % of the largest, loss {row['torch_best']:.6g}")
+        left = f"{name}: covcone certified optimum\n{row['covcone_neurons']} neurons, loss {row['covcone_loss']:.6g}"
+        right = (f"{name}: Adam + L-BFGS, width {row['torch_width']} (best of {seeds})\n"
+                 f"{row['torch_active_1pct']} units > 1 % of the largest, loss {row['torch_best']:.6g}")
+        plot_neurons(onet, X, Y, ax=axes[i, 0], title=left)
+        plot_neurons(tnet, X, Y, ax=axes[i, 1], title=right)
     fig.suptitle("Kink lines of the hidden ReLU units (thickness ∝ ‖w_in‖·‖w_out‖) over the network's output\n"
                  "depth 2, λ = 1e-3, β = 1, MSE", fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"\nwrote {path}")
 

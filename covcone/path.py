@@ -213,46 +213,7 @@ def solve_path(X, Y, lams, *, client=None, warm_start="network", init_columns=No
 
 
 def plot_path(path_result: PathResult, ax=None):
-    r"""Loss (upper and lower bound), relative gap and neuron count against λ (log axes).
+    """Alias of :func:`covcone.plot.plot_path` (kept for existing imports)."""
+    from .plot import plot_path as _plot
 
-    Parameters
-    ----------
-    path_result : PathResult
-    ax : sequence of 3 matplotlib Axes, optional
-        Where to draw; a new figure with three panels side by side when omitted.
-
-    Returns
-    -------
-    array of 3 Axes
-    """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError("plot_path needs matplotlib: pip install 'covcone[plot]'") from exc
-    if not isinstance(path_result, PathResult):
-        raise ValueError(f"path_result: expected a PathResult, got {type(path_result).__name__}")
-    if ax is None:
-        _, ax = plt.subplots(1, 3, figsize=(12, 3.5), constrained_layout=True)
-    ax = np.asarray(ax, dtype=object).ravel()
-    if ax.size != 3:
-        raise ValueError(f"ax: expected 3 Axes (loss, gap, neurons), got {ax.size}")
-    lam = np.array(path_result.lams)
-    cert = np.array(path_result.certified, dtype=bool)
-    ax[0].plot(lam, path_result.upper, "o-", label="network loss (upper)")
-    ax[0].plot(lam, path_result.lower, "x--", label="lower bound")
-    ax[0].set_ylabel("loss")
-    ax[0].legend()
-    gap = np.maximum(path_result.gap, np.finfo(float).tiny)
-    ax[1].plot(lam, gap, "o-")
-    if np.any(~cert):
-        ax[1].plot(lam[~cert], gap[~cert], "rx", ms=10, label="not certified")
-        ax[1].legend()
-    ax[1].set_yscale("log")
-    ax[1].set_ylabel("relative gap")
-    ax[2].plot(lam, path_result.n_neurons, "o-")
-    ax[2].set_ylabel("hidden neurons")
-    for a in ax:
-        a.set_xscale("log")
-        a.set_xlabel("λ")
-    return ax
-
+    return _plot(path_result, ax)

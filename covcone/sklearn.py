@@ -3,10 +3,12 @@ r"""scikit-learn estimators around :func:`covcone.solve`.
 :class:`CovconeRegressor` (MSE) and :class:`CovconeClassifier` (softmax cross-entropy) fit an
 L2-regularised network with a positively homogeneous σ, ``C(Ŷ) + λ Σ_ℓ ‖W_ℓ‖_F²`` (Jacot,
 Golikov, Hongler & Gabriel, NeurIPS 2022, §2), by the covariance-cone solver.  At depth 2 the fit
-is a convex program solved by column generation with an exact pricing oracle (DESIGN §3.4), so
+is a convex program solved by column generation with an exact pricing oracle (docs/design.md §3.4), so
 a fitted estimator says whether its training loss is the *certified global optimum*
-(``certified_``, ``upper_bound_``, ``lower_bound_``); a fit that stops uncertified emits a
-:class:`~sklearn.exceptions.ConvergenceWarning` carrying the solver's message.
+(``certified_``, ``gap_``, ``upper_bound_``, ``lower_bound_``); a depth-2 fit that stops
+uncertified emits one short :class:`~sklearn.exceptions.ConvergenceWarning` (one line, e.g.
+``CovconeRegressor: not certified (gap 3.0e-03 > tol 1e-06); see .result_.message``) and keeps
+the details on ``result_`` (the solver's message, bounds, history).
 
 Samples are rows, as everywhere in scikit-learn.  The estimators work in a
 :class:`~sklearn.pipeline.Pipeline` (e.g. after a ``StandardScaler``) and in
@@ -63,6 +65,12 @@ def _validate(est, X, y="no_validation", *, reset: bool, **kw):
     return est._validate_data(X, y, reset=reset, **kw)  # pragma: no cover
 
 
+def _uncertified_message(name: str, gap: float, tol: float) -> str:
+    """One line: which estimator, the gap against the tolerance, where the details are."""
+    why = f"gap {gap:.1e} > tol {tol:.0e}" if np.isfinite(gap) else "no valid lower bound"
+    return f"{name}: not certified ({why}); see .result_.message"
+
+
 class _CovconeBase(BaseEstimator):
     r"""Shared parameters and fitting of the covcone estimators (not public)."""
 
@@ -113,8 +121,8 @@ class _CovconeBase(BaseEstimator):
         self.certified_ = bool(res.certified)
         self.n_neurons_ = int(res.n_neurons)
         if not res.certified and int(self.depth) == 2:
-            warnings.warn(f"{type(self).__name__}: global optimum not certified: {res.message}",
-                          ConvergenceWarning, stacklevel=3)
+            warnings.warn(_uncertified_message(type(self).__name__, self.gap_, res.tol), ConvergenceWarning,
+                          stacklevel=3)
         return self
 
     def _forward(self, X):
@@ -149,8 +157,7 @@ class CovconeRegressor(RegressorMixin, _CovconeBase):
         Weight decay λ > 0.  The MSE is not rescaled: scale ``y`` (e.g. with
         :class:`~sklearn.compose.TransformedTargetRegressor`) or tune ``lam`` with it.
     beta : float, default=1.0
-        Bias amount β ≥ 0.  Unlike :func:`covcone.solve` (β = 0) the default has biases, as a
-        regressor without an intercept is rarely wanted.
+        Bias amount β ≥ 0 (the package-wide default: networks have biases; 0 removes them).
     method, tol, solver, solver_opts, time_limit
         As in :func:`covcone.solve` (``tol=1e-6`` on the relative gap).
     max_rounds : int, optional

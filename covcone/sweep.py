@@ -171,7 +171,7 @@ def load_config(config_path) -> dict:
     if "name" in data:
         if data["name"] != "demo":
             raise ValueError(f"config [data] name: expected one of ['demo'], got {data['name']!r}")
-        from .cli import demo_data
+        from .data import demo_data
 
         X, Y = demo_data(int(data.get("n", 40)), int(data.get("seed", 0)))
     else:

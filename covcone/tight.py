@@ -504,83 +504,10 @@ def verify_tight(N, *, cost="interpolate", lam=None, solver=None, Y=None, solver
 
 
 # ------------------------------------------------------------------------------------------
-# the width plateau figure
+# the width plateau figure lives in covcone.plot (with every other figure)
 # ------------------------------------------------------------------------------------------
-def plot_width_plateau(report, path, *, widths=None, seeds=3, lam=None, steps=2000, rng=0):
-    r"""PNG: best MSE loss reached by gradient training at widths around ``N²/4`` vs the optimum.
+def plot_width_plateau(report, path, **kwargs):
+    """Alias of :func:`covcone.plot.plot_width_plateau` (kept for existing imports)."""
+    from .plot import plot_width_plateau as _plot
 
-    For each width, ``seeds`` runs of Adam then L-BFGS (torch, float64) on the MSE loss with the
-    report's λ; the best loss per width is plotted with the certified MSE optimum (the report's
-    upper bound for the MSE variant) as a horizontal line and ``N²/4`` as a vertical one.  Below
-    ``N²/4`` the optimum cannot be reached (Prop. 14); at and above it it can.
-
-    Needs ``matplotlib`` and ``torch`` (``pip install 'covcone[plot,torch]'``).
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError("plot_width_plateau needs matplotlib: pip install 'covcone[plot]'") from exc
-    try:
-        import torch
-    except ImportError as exc:
-        raise ImportError("plot_width_plateau needs torch: pip install 'covcone[torch]'") from exc
-    if not isinstance(report, TightReport):
-        raise ValueError(f"report: expected a TightReport from verify_tight, got {type(report).__name__}")
-    N = report.N
-    X, Y = tight_example(N)
-    lam = report.lam if lam is None else float(lam)
-    q = N * N // 4
-    if widths is None:
-        widths = sorted({max(1, q // 4), max(1, q // 2), max(1, q - 1), q, q + max(1, q // 4), 2 * q})
-    widths = [int(w) for w in widths]
-    optimum = report.bounds.get("mse upper")
-    lower = max((v for k, v in report.bounds.items() if k.startswith("mse ") and k != "mse upper"), default=None)
-    gen = torch.Generator().manual_seed(int(rng))
-    Xt, Yt = torch.tensor(X), torch.tensor(Y)
-    best = []
-    for w in widths:
-        vals = []
-        for _ in range(int(seeds)):
-            W1 = (torch.randn(w, N, generator=gen, dtype=torch.float64) / math.sqrt(N)).requires_grad_()
-            W2 = (torch.randn(N, w, generator=gen, dtype=torch.float64) / math.sqrt(w)).requires_grad_()
-
-            def loss_fn():
-                out = torch.relu(Xt @ W1.T) @ W2.T
-                return ((out - Yt) ** 2).sum() / N + lam * ((W1**2).sum() + (W2**2).sum())
-
-            opt = torch.optim.Adam([W1, W2], lr=1e-2)
-            for _ in range(int(steps)):
-                opt.zero_grad()
-                loss = loss_fn()
-                loss.backward()
-                opt.step()
-            lbfgs = torch.optim.LBFGS([W1, W2], max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-15,
-                                      line_search_fn="strong_wolfe")
-
-            def closure():
-                lbfgs.zero_grad()
-                loss = loss_fn()
-                loss.backward()
-                return loss
-
-            lbfgs.step(closure)
-            vals.append(float(loss_fn().detach()))
-        best.append(min(vals))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(widths, best, "o-", label=f"best of {seeds} (Adam + L-BFGS)")
-    if optimum is not None:
-        ax.axhline(optimum, color="k", ls="--", label=f"certified optimum {optimum:.6g}")
-    if lower is not None:
-        ax.axhline(lower, color="g", ls=":", label="lower bound")
-    ax.axvline(q, color="r", ls=":", label=f"N²/4 = {q}")
-    ax.set_xlabel("hidden width")
-    ax.set_ylabel("MSE + λ‖W‖² (best reached)")
-    ax.set_title(f"Tight example N = {N}, λ = {lam:.3g}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return {"widths": widths, "best": best, "optimum": optimum}
+    return _plot(report, path, **kwargs)

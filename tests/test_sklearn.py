@@ -316,3 +316,19 @@ def test_example_runs(capsys):
     runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "sklearn_pipeline.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "certified = True" in out and "best λ" in out
+
+
+def test_uncertified_warning_is_one_short_line_with_details_on_attributes():
+    import warnings
+
+    X, y = _regression_data(N=20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg = CovconeRegressor(lam=1e-3, max_rounds=1, random_state=0).fit(X, y)
+    ours = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(ours) == 1
+    text = str(ours[0].message)
+    assert "\n" not in text and len(text) <= 100, text
+    assert text.startswith("CovconeRegressor: not certified (gap ") and ".result_" in text
+    assert f"{reg.gap_:.1e}" in text and not reg.certified_
+    assert reg.result_.message and reg.result_.gap == reg.gap_
