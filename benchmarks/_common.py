@@ -12,7 +12,7 @@ width, Adam then L-BFGS (strong Wolfe) on *exactly* covcone's loss,
 
     C(Ŷ) + λ (‖W_1‖² + ‖W_2‖² + ‖b_1‖²/β² + ‖b_2‖²/β²),
 
-because ``Linear.bias = β·W[:, -1]`` (DESIGN §1: the last column of W multiplies the constant row
+because ``Linear.bias = β·W[:, -1]`` (docs/design.md §1: the last column of W multiplies the constant row
 β); with β = 1 this is plain weight decay on every parameter.  The reported loss is the one of
 ``Network.from_torch(model, beta=β)`` evaluated by covcone's own forward pass (``Network.loss``), so
 both sides are measured by the same code.  Torch runs single-threaded (``set_num_threads(1)``): on

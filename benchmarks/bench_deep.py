@@ -1,4 +1,4 @@
-r"""Benchmark of the depth-L block-coordinate solver (covcone.deep; paper Prop. 5, DESIGN §2).
+r"""Benchmark of the depth-L block-coordinate solver (covcone.deep; paper Prop. 5, docs/design.md §2).
 
 Time per sweep and per block solve against N and L on random data (ReLU, β = 1, MSE, λ = 0.01,
 2-D inputs, 2-D outputs), and — when torch is importable — the loss of the best of a few

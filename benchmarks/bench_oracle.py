@@ -1,4 +1,4 @@
-r"""Benchmark of the pricing oracle :func:`covcone.oracle.max_group_norm` (DESIGN §3.4, §7).
+r"""Benchmark of the pricing oracle :func:`covcone.oracle.max_group_norm` (docs/design.md §3.4, §7).
 
 * r = 3: 2-D inputs with bias, ``B = S Vᵀ`` from the thin SVD of ``A = [Xᵀ; 1ᵀ]``, random
   ``Θ`` (N × 2), ReLU; N = 60, 200, 400, 1000.  Baseline, measured in the same run: the naive

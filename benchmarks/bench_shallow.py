@@ -1,9 +1,9 @@
-r"""Depth-2 exact solver against the targets of issue 3 (DESIGN §3.4, §7).
+r"""Depth-2 exact solver against the targets of issue 3 (docs/design.md §3.4, §7).
 
 Cases (teacher–student data, ReLU, MSE, λ = 1e-3, β = 1, tol = 1e-6):
 
 A. 2-D inputs with bias (input rank 3), N = 200, k = 2: certified?  Target ≤ 30 s.  Baseline: the
-   naive prototype of DESIGN §7 certified this size in 94–208 s (not re-run here: it is not part
+   naive prototype of the measurements in benchmarks/README.md certified this size in 94–208 s (not re-run here: it is not part
    of the package); the ratio against 94 s and 208 s is printed.
 B. the same inputs, k = 1, against pyscnn's own CVXPY solve of the same instance, measured in the
    same run (see ``bench_vs_pyscnn.py`` and ``_common.run_scnn`` for the conversion: covcone's
@@ -23,7 +23,7 @@ from _common import (base_parser, default_out, load_now, machine_info, print_hea
                      run_solve, seed_everything, teacher_student, write_json)
 
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
-PROTOTYPE_N200 = (94.0, 208.0)  # DESIGN §7: naive prototype, N = 200, k = 2, certified
+PROTOTYPE_N200 = (94.0, 208.0)  # the measurements in benchmarks/README.md: naive prototype, N = 200, k = 2, certified
 
 
 def main(argv=None):
@@ -72,7 +72,7 @@ def main(argv=None):
                        ("oracle_s", "oracle [s]", ".1f"), ("oracle_per_call", "oracle/round [s]", ".2f"),
                        ("master_s", "master [s]", ".1f"),
                        ("recovery_s", "recov. [s]", ".1f"), ("load", "load", ".1f")])
-    print(f"\nA vs the naive prototype (94–208 s, DESIGN §7): time ratio {a['vs_prototype_94s']:.2f}–"
+    print(f"\nA vs the naive prototype (94–208 s, the measurements in benchmarks/README.md): time ratio {a['vs_prototype_94s']:.2f}–"
           f"{a['vs_prototype_208s']:.2f} (< 1: faster)")
     print(f"B vs pyscnn CVXPY ({b['scnn_patterns']} sampled patterns, Clarabel): pyscnn {b['scnn_time']:.1f} s, "
           f"time ratio covcone/pyscnn {b['time_ratio_vs_scnn']:.2f}; pyscnn's network loss "

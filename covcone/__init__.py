@@ -67,9 +67,13 @@ def __getattr__(name):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'covcone' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    mod = importlib.import_module(f".{module}", __name__)
+    # bind every export of that module at once: importing ``covcone.decompose`` (the module)
+    # would otherwise shadow the function ``covcone.decompose`` of the same name
+    for other, where in _EXPORTS.items():
+        if where == module:
+            globals()[other] = getattr(mod, other)
+    return globals()[name]
 
 
 def __dir__():

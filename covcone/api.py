@@ -1,7 +1,7 @@
 r"""The public verbs :func:`solve` and :func:`certify`.
 
 ``solve`` validates once (:class:`covcone.Problem`), then dispatches: depth 2 to the exact
-column-generation solver of :mod:`covcone.shallow` (DESIGN §3.4) or to the cone programs of
+column-generation solver of :mod:`covcone.shallow` (docs/design.md §3.4) or to the cone programs of
 :mod:`covcone.sdp` (``method="cells"`` / ``"lifted"``); depth ≥ 3 to :mod:`covcone.deep` where it
 exists.  Samples are rows at this boundary: ``X`` (N, d), ``Y`` (N, k), labels (N,) for
 cross-entropy.
@@ -91,7 +91,7 @@ def solve(
         ≤ 3), a cross-check.  ``lifted``: the lifted DNN relaxation (a lower bound only).
     tol : float
         Relative tolerance ``rtol`` of the certificate: certified iff
-        ``upper − lower ≤ tol·|upper| + atol`` (docs/design.md, "Certificates").
+        ``upper − lower ≤ tol·|upper| + atol`` (docs/design.md §4).
     atol : float
         Absolute tolerance of the certificate, in the loss's units (default 0: scale-free).
     solver, solver_opts : cvxpy solver name (None: best installed) and its options.
@@ -144,7 +144,8 @@ def solve(
 
 def certify(network, X, Y, *, lam=None, cost: str = "mse", beta: float | None = None, tol: float = 1e-6,
             atol: float = 0.0, solver: str | None = None, solver_opts: dict | None = None, time_limit: float | None = None,
-            rng=None, verbose: bool = False) -> CertifyResult:
+            rng=None, verbose: bool = False, weight_decay=None, reduction: str = "mean", optimizer: str = "sgd",
+            decay_biases: bool = True) -> CertifyResult:
     r"""Is a depth-2 network trained elsewhere globally optimal, and if not, how far off?
 
     Returns the network's forward-pass loss, a valid lower bound on the global optimum from the
@@ -152,7 +153,30 @@ def certify(network, X, Y, *, lam=None, cost: str = "mse", beta: float | None = 
     certifies the optimum — the optimal value and network (then ``loss − optimum`` is the exact
     sub-optimality).  ``network`` may be a :class:`Network` or a torch ``nn.Sequential``
     (converted by :meth:`Network.from_torch` with ``beta``, default 1).
+
+    Parameters
+    ----------
+    weight_decay : float, optional
+        torch's ``weight_decay`` of SGD/Adam, given *instead of* ``lam``: λ (and β = 1) then come
+        from :func:`covcone.torch_objective.lam_from_weight_decay` (docs/design.md, "torch
+        conventions"): MSE with ``reduction="mean"`` over N·k entries gives λ = wd·k/2, ``"sum"``
+        gives λ = wd/(2N); cross-entropy (mean) gives λ = wd/2.  ``result.objective`` says which
+        objective was certified and the factor ``scale`` with torch objective = scale × covcone's.
+    reduction : {"mean", "sum"}
+        The reduction of torch's loss (``nn.MSELoss``/``nn.CrossEntropyLoss``).
+    optimizer : {"sgd", "adam", "adamw"}
+        ``"adamw"`` (decoupled decay) is not an L2 penalty and is refused with a clear error.
+    decay_biases : bool
+        ``False`` (biases excluded from the decay) cannot be expressed by covcone's β-row model and
+        is refused with a clear error.
     """
+    objective = {}
+    if weight_decay is not None:
+        from .torch_objective import lam_from_weight_decay
+
+        lam, beta, mapping = lam_from_weight_decay(X, Y, weight_decay=weight_decay, reduction=reduction, cost=cost,
+                                                   optimizer=optimizer, decay_biases=decay_biases, lam=lam, beta=beta)
+        objective.update(mapping)
     if not isinstance(network, Network):
         if _is_torch_sequential(network):
             network = Network.from_torch(network, beta=1.0 if beta is None else beta)
@@ -178,8 +202,10 @@ def certify(network, X, Y, *, lam=None, cost: str = "mse", beta: float | None = 
                f"{'globally optimal' if is_global else f'{loss - res.upper:.3g} above it'}")
     else:
         msg = f"optimum not certified ({res.message}); valid lower bound {res.lower:.10g}, relative gap {gap:.3g}"
+    objective.update(lam=lam, beta=network.beta, cost=cost, activation=network.activation.name)
     return CertifyResult(loss=float(loss), lower=float(lower), gap=float(gap), is_global=is_global, optimum=optimum,
-                         optimal_network=res.network if res.certified else None, solve_result=res, message=msg)
+                         optimal_network=res.network if res.certified else None, solve_result=res, message=msg,
+                         objective=objective)
 
 
 def _is_torch_sequential(obj) -> bool:

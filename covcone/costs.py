@@ -1,6 +1,6 @@
 r"""Costs C(Ŷ) on the network's outputs: value, gradient and the conjugate used by dual bounds.
 
-DESIGN.md §1 and §3.4.  Samples are rows: ``Yhat`` and ``Y`` are (N, k); cross-entropy takes
+docs/design.md §1 and §3.4.  Samples are rows: ``Yhat`` and ``Y`` are (N, k); cross-entropy takes
 integer labels (N,) or a one-hot / probability matrix (N, k).
 
 - ``"mse"``: (1/N)‖Ŷ − Y‖_F² (the paper's Prop. 14 scaling).
@@ -9,7 +9,7 @@ integer labels (N,) or a one-hot / probability matrix (N, k).
 
 For the dual bounds of the depth-2 solver we write Θ = −∇C(Ŷ) (the scaled residual) and need
 ``dual_value(Theta, Y)`` = −C*(−Θ), so that for every Θ the weak-duality bound is
-``−C*(−Θ) − β²‖Θᵀ1‖²/(4λ)`` when ``max_w ‖Θᵀσ(Aᵀw)‖ ≤ 2λ`` (DESIGN §3.4).
+``−C*(−Θ) − β²‖Θᵀ1‖²/(4λ)`` when ``max_w ‖Θᵀσ(Aᵀw)‖ ≤ 2λ`` (docs/design.md §3.4).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 r"""Carathéodory decomposition, network compression, CP factorisation and Rank_σ bounds.
 
-DESIGN.md §5 (paper: Jacot, Golikov, Hongler & Gabriel, NeurIPS 2022, §2 and §4 — the sparsity
+docs/design.md §5 (paper: Jacot, Golikov, Hongler & Gabriel, NeurIPS 2022, §2 and §4 — the sparsity
 theorem: any pair in the cone ``S`` is reached with at most ``N(N+1)`` neurons).
 
 A neuron is a data-space pre-activation vector ``z ∈ R^N`` (a row of ``Z_ℓ`` with neurons as
@@ -13,11 +13,11 @@ rows).  Its generator is ``g(z) = (z zᵀ, σ(z) σ(z)ᵀ)`` in the space of pai
   hits zero.  The result has at most ``rank ≤ N(N+1)`` neurons and the same pair.
 * :func:`compress` — apply it layer by layer to a trained network and refit the min-norm
   weights ``W_ℓ = Z_ℓ (Z_{ℓ-1}^σ)^+``; outputs and covariances on ``X`` are unchanged and
-  ``Σ‖W_ℓ‖²`` does not increase (it becomes ``Σ Tr[K_ℓ (K_{ℓ-1}^σ)^+]``, DESIGN §2).
+  ``Σ‖W_ℓ‖²`` does not increase (it becomes ``Σ Tr[K_ℓ (K_{ℓ-1}^σ)^+]``, docs/design.md §2).
 * :func:`cp_factor` — a completely positive factorisation heuristic for the DNN matrix of the
-  lifted relaxation (DESIGN §3.1): ``G ≈ Σ w wᵀ`` with ``w = [u; v] ≥ 0``, neurons ``z = u − v``.
+  lifted relaxation (docs/design.md §3.1): ``G ≈ Σ w wᵀ`` with ``w = [u; v] ≥ 0``, neurons ``z = u − v``.
 * :func:`rank_bounds` — bounds on ``Rank_σ(K, K^σ)``, the fewest neurons reproducing a pair
-  (NP-hard in general; DESIGN §5–§6).
+  (NP-hard in general; docs/design.md §5–§6).
 """
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ class Decomposition:
 def caratheodory(A: np.ndarray, w: np.ndarray, rtol: float, cost: np.ndarray | None = None):
     r"""Vertex of ``{x ≥ 0 : A x = A w}`` reached from ``w`` by null-space moves.
 
-    The one implementation of the Carathéodory step (docs/design.md, "Decomposition"), used by
+    The one implementation of the Carathéodory step (docs/design.md §5), used by
     :func:`decompose` and by the depth-2 solver's recovery.  With ``cost`` (n,), every move is
     taken in the direction in which ``costᵀx`` does not increase (the penalty of the group lasso),
     so the vertex reached is no more expensive than ``w``.
@@ -275,7 +275,7 @@ def caratheodory(A: np.ndarray, w: np.ndarray, rtol: float, cost: np.ndarray | N
 
 
 def decompose(Z, weights=None, *, activation, tol: float = 1e-10) -> Decomposition:
-    r"""Reduce weighted neurons to at most ``N(N+1)`` reproducing the same pair (DESIGN §5).
+    r"""Reduce weighted neurons to at most ``N(N+1)`` reproducing the same pair (docs/design.md §5).
 
     The input pair is ``(K, K^σ) = Σ_i α_i (z_i z_iᵀ, σ(z_i) σ(z_i)ᵀ)``.  First parallel
     neurons are merged (``g(t z) = t² g(z)`` for ``t > 0`` by homogeneity) and zero neurons or
@@ -426,7 +426,7 @@ def compress(network: Network, X, *, tol: float = 1e-10, rtol: float = 1e-8, str
     pre-activations, hence the outputs on X, are unchanged.  The output layer is never reduced.
 
     Every weight matrix of the result is the min-norm one, so ``Σ‖W_ℓ‖² = Σ Tr[K_ℓ
-    (K_{ℓ-1}^σ)^+]`` depends on the covariances only (DESIGN §2) and is at most the original
+    (K_{ℓ-1}^σ)^+]`` depends on the covariances only (docs/design.md §2) and is at most the original
     ``Σ‖W_ℓ‖²``: the loss does not increase for any cost, Y and λ.
 
     Parameters
@@ -568,7 +568,7 @@ class CPFactorResult:
 
 
 def lifted_neurons(W) -> np.ndarray:
-    r"""Neurons ``z = u − v`` from columns ``w = [u; v]`` of a lifted factor (DESIGN §3.1).
+    r"""Neurons ``z = u − v`` from columns ``w = [u; v]`` of a lifted factor (docs/design.md §3.1).
 
     Parameters
     ----------
@@ -658,7 +658,7 @@ def _polish(G: np.ndarray, W: np.ndarray, max_nfev: int) -> np.ndarray:
 
 def cp_factor(G, *, tol: float = 1e-8, max_iter: int = 2000, ranks=None, n_starts: int = 5,
               polish: bool = True, max_time: float = 10.0, rng=None) -> CPFactorResult:
-    r"""Heuristic completely positive factorisation ``G ≈ W Wᵀ``, ``W ≥ 0`` (DESIGN §3.1, §5).
+    r"""Heuristic completely positive factorisation ``G ≈ W Wᵀ``, ``W ≥ 0`` (docs/design.md §3.1, §5).
 
     For the lifted DNN relaxation the matrix is ``G ∈ R^{2N×2N}``, ``G ⪰ 0``, ``G ≥ 0``,
     ``G_{i,N+i} = 0``; a nonnegative factor with columns ``w = [u; v]`` gives neurons
@@ -771,7 +771,7 @@ def cp_factor(G, *, tol: float = 1e-8, max_iter: int = 2000, ranks=None, n_start
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RankBounds:
-    r"""Bounds on ``Rank_σ(K, K^σ)``, the fewest neurons reproducing a pair (DESIGN §5).
+    r"""Bounds on ``Rank_σ(K, K^σ)``, the fewest neurons reproducing a pair (docs/design.md §5).
 
     Attributes
     ----------
@@ -829,7 +829,7 @@ def _fooling_set(adj: np.ndarray, rng, n_orders: int = 8) -> int:
 
 
 def rank_bounds(K, K_sigma, *, activation, beta: float = 0.0, Z=None, rtol: float = 1e-9) -> RankBounds:
-    r"""Lower and upper bounds on ``Rank_σ(K, K^σ)`` (DESIGN §5–§6, paper §4.2).
+    r"""Lower and upper bounds on ``Rank_σ(K, K^σ)`` (docs/design.md §5–§6, paper §4.2).
 
     Lower bound: the largest of
     ``rank K`` and ``rank(K^σ − β²11ᵀ)`` (each neuron adds a rank-one term to both), and, when

@@ -1,4 +1,4 @@
-r"""The depth-L solver: block-coordinate sweeps, each block a depth-2 problem (DESIGN.md §2).
+r"""The depth-L solver: block-coordinate sweeps, each block a depth-2 problem (docs/design.md §2).
 
 Jacot, Golikov, Hongler & Gabriel, *Feature Learning in L2-regularized DNNs: Attraction/Repulsion
 and Sparsity*, NeurIPS 2022 (arXiv 2205.15809), Prop. 5: for a positively homogeneous σ the
@@ -316,7 +316,7 @@ def solve_block(problem, net: Network, ell: int, *, method="auto", tol=1e-6, sol
     Znew = bnet.preactivations(Xb)[0]
     Znew = Znew[:, np.linalg.norm(Znew, axis=0) > 0]
     if Znew.shape[1] > 1:
-        # Carathéodory (DESIGN §5): at most N(N+1) neurons with the same (K_ℓ, K_ℓ^σ)
+        # Carathéodory (docs/design.md §5): at most N(N+1) neurons with the same (K_ℓ, K_ℓ^σ)
         dec = decompose(Znew.T, activation=act)
         if dec.residual <= 1e-10 and dec.n_after >= 1:
             Znew = dec.Z.T
@@ -670,7 +670,7 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
     r"""Train a depth-L ≥ 3 homogeneous network by block-coordinate descent over its layers.
 
     Each hidden layer ℓ is re-solved with its neighbours fixed as the depth-2 problem of paper
-    Prop. 5 / DESIGN §2 ("a deep block is a shallow problem", see the module docstring), by the
+    Prop. 5 / docs/design.md §2 ("a deep block is a shallow problem", see the module docstring), by the
     exact column-generation solver :func:`covcone.shallow.solve_shallow`.  Sweeps alternate
     forward (ℓ = 1..L−1) and backward (ℓ = L−1..1).  The loss of the network, evaluated by
     its forward pass, never increases: a block step that would increase it is rejected and

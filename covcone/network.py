@@ -1,12 +1,12 @@
 r"""The network in parameter space: forward pass, loss, save/load, torch conversion.
 
-DESIGN.md §1 (paper §2): ``Z_0^σ = [X; β·1ᵀ]``, ``Z_ℓ = W_ℓ Z_{ℓ-1}^σ``,
+docs/design.md §1 (paper §2): ``Z_0^σ = [X; β·1ᵀ]``, ``Z_ℓ = W_ℓ Z_{ℓ-1}^σ``,
 ``Z_ℓ^σ = [σ(Z_ℓ); β·1ᵀ]``, output ``Z_L`` (no σ on the last layer).  ``W_ℓ`` has shape
 ``(n_ℓ, n_{ℓ-1} + 1)``: its last column multiplies the constant row β (the bias).
 
 At this API boundary samples are **rows** (numpy / torch convention): ``forward(X)`` takes
 ``X`` of shape ``(N, n_0)`` and returns ``(N, n_L)``.  This plain forward pass is the
-independent code path that every upper bound of covcone is evaluated with (DESIGN §4).
+independent code path that every upper bound of covcone is evaluated with (docs/design.md §4).
 """
 from __future__ import annotations
 

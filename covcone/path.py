@@ -1,6 +1,6 @@
 r"""The regularisation path: certified solves over a grid of λ, warm-started.
 
-The depth-2 problem of DESIGN §3.4 (paper §2, Prop. 5) is solved for each λ of a grid from the
+The depth-2 problem of docs/design.md §3.4 (paper §2, Prop. 5) is solved for each λ of a grid from the
 largest to the smallest: large λ gives few neurons and cheap solves, and the unit input
 directions of each solution's neurons seed the master problem of the next, smaller λ
 (``solve(..., init_columns=)``), so that column generation starts near the new support instead
@@ -158,7 +158,7 @@ def solve_path(X, Y, lams, *, client=None, warm_start="network", init_columns=No
         What seeds the next λ: ``"network"`` (default) the unit input directions of the
         recovered (pruned, Carathéodory-reduced) network's neurons — the smallest seed;
         ``"columns"`` the master's whole active set ``SolveResult.extra["columns"]``, which
-        still holds the many tiny neurons an interior-point master leaves (DESIGN §7), so the
+        still holds the many tiny neurons an interior-point master leaves (the measurements in benchmarks/README.md), so the
         first masters are larger; ``None``: cold solves.  Both warm starts cut the rounds and
         the total time by about the same factor (``benchmarks/bench_path.py``: 1.3–1.8× over
         cold solves on 10 λ).

@@ -1,9 +1,9 @@
-r"""The training problem, validated once at the boundary (DESIGN.md §1).
+r"""The training problem, validated once at the boundary (docs/design.md §1).
 
 ``Problem`` holds the data (X, Y), the depth L, the positively homogeneous σ, λ, β and the cost
 of the L2-regularised loss ``C(Z_L) + λ Σ_ℓ ‖W_ℓ‖_F²`` of Jacot, Golikov, Hongler & Gabriel
 (NeurIPS 2022, §2), together with the derived objects the convex reformulations start from:
-the input matrix ``A = [Xᵀ; β1ᵀ]`` (DESIGN §3.4) and ``K_0^σ = XᵀX + β²11ᵀ`` (paper Prop. 5).
+the input matrix ``A = [Xᵀ; β1ᵀ]`` (docs/design.md §3.4) and ``K_0^σ = XᵀX + β²11ᵀ`` (paper Prop. 5).
 
 Samples are **rows** at this API (``X`` is (N, d), ``Y`` is (N, k)); ``A`` and the N×N
 covariances follow the paper's convention (columns = data points).
@@ -140,7 +140,7 @@ class Problem:
     # -- derived matrices (paper convention) ------------------------------------------------
     @property
     def A(self) -> np.ndarray:
-        r"""The d'×N input matrix ``Z_0^σ = [Xᵀ; β1ᵀ]`` (DESIGN §3.4), columns = data points.
+        r"""The d'×N input matrix ``Z_0^σ = [Xᵀ; β1ᵀ]`` (docs/design.md §3.4), columns = data points.
 
         Without the β row when β = 0 (then d' = d, else d' = d + 1).
         """
@@ -152,7 +152,7 @@ class Problem:
     def basis(self) -> tuple:
         r"""The whitened input basis ``(U, B)`` with ``A = U B``, ``B = S_r V_rᵀ`` (r×N, r = the
         input rank), computed once: a unit ``c ∈ R^r`` is the unit first-layer weight ``w = U c``
-        and its pre-activation ``z = Bᵀc`` (docs/design.md, "The depth-2 solver")."""
+        and its pre-activation ``z = Bᵀc`` (docs/design.md §3.4)."""
         from .shallow.setup import input_basis
 
         _, U, B = input_basis(self.X, self.beta)
@@ -173,7 +173,7 @@ class Problem:
     # -- evaluation --------------------------------------------------------------------------
     def loss(self, network) -> float:
         r"""The parameter-space loss ``C(Z_L) + λ Σ‖W_ℓ‖²`` of ``network`` on this problem, by a
-        plain forward pass (the independent path of DESIGN §4).
+        plain forward pass (the independent path of docs/design.md §4).
 
         The network must match the problem: same depth, σ slopes, β and in/out dimensions
         (``ValueError`` naming the mismatch otherwise).

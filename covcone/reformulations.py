@@ -1,4 +1,4 @@
-r"""The two reformulations of the L2-regularised loss (paper §3.1 and Prop. 5; DESIGN.md §2).
+r"""The two reformulations of the L2-regularised loss (paper §3.1 and Prop. 5; docs/design.md §2).
 
 Jacot, Golikov, Hongler & Gabriel, *Feature Learning in L2-regularized DNNs: Attraction/Repulsion
 and Sparsity*, NeurIPS 2022 (arXiv 2205.15809).
@@ -324,7 +324,7 @@ class Covariances:
         ``K_0^σ = XXᵀ + β²11ᵀ`` (samples as rows; ``XᵀX + β²11ᵀ`` in the paper's convention).
     pairs : sequence of (K, K_sigma)
         ``(K_ℓ, K_ℓ^σ)`` for the hidden layers ℓ = 1..L−1, each N×N, ``K_ℓ^σ`` including
-        ``β²11ᵀ``.  For homogeneous σ these are the points of the cone S of DESIGN §2.
+        ``β²11ᵀ``.  For homogeneous σ these are the points of the cone S of docs/design.md §2.
     Z_L : array (N, n_L)
         The outputs (the cost needs them, not only ``K_L = Z_L Z_Lᵀ``).
 
@@ -401,7 +401,7 @@ def covariances(network, X) -> Covariances:
     ----------
     network : Network
         With a positively homogeneous σ (for other σ the covariances do not determine the loss
-        and the cone of DESIGN §2 does not apply: ``ValueError``).
+        and the cone of docs/design.md §2 does not apply: ``ValueError``).
     X : array (N, n_0)
         Inputs, samples as rows.
 
@@ -421,7 +421,7 @@ def covariance_loss(cov: Covariances, Y, *, lam=None, cost: str = "mse", check_r
                     range_tol: float = RANGE_TOL, rank_rtol: float | None = None) -> float:
     r"""The covariance loss ``L^k = C(Z_L) + λ Σ_{ℓ=1..L} Tr[K_ℓ (K_{ℓ-1}^σ)^+]`` (paper Prop. 5).
 
-    Each term is the matrix-fractional function of DESIGN §2, computed from the eigenpairs of
+    Each term is the matrix-fractional function of docs/design.md §2, computed from the eigenpairs of
     ``K_{ℓ-1}^σ`` above the numerical rank threshold.
 
     Parameters

@@ -1,6 +1,6 @@
 r"""Frozen results, the certificate rule, and the one function that builds every result.
 
-"Certified" (docs/design.md, "Certificates") means: an upper bound ``upper`` = the loss of an
+"Certified" (docs/design.md §4) means: an upper bound ``upper`` = the loss of an
 actual network, evaluated by its plain forward pass (:meth:`covcone.Network.loss`), and a lower
 bound ``lower`` from a *valid* source (:class:`LowerBound`), with
 

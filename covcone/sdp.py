@@ -1,4 +1,4 @@
-r"""The depth-2 convex program over the covariance cone (DESIGN §2, "depth 2 is jointly convex").
+r"""The depth-2 convex program over the covariance cone (docs/design.md §2, "depth 2 is jointly convex").
 
 Paper: Jacot et al., NeurIPS 2022, §2 (the covariance loss L^k) and Prop. 14.  For a depth-2
 network with input matrix ``A = [Xᵀ; β1ᵀ]`` (d'×N, columns = data points; the β row is dropped
@@ -154,7 +154,7 @@ def solve_cone_program(
     solver_opts=None,
     rank_tol=1e-10,
 ) -> ConeProgramResult:
-    r"""Solve the depth-2 covariance-cone program (DESIGN §2, §3.1–3.2).
+    r"""Solve the depth-2 covariance-cone program (docs/design.md §2, §3.1–3.2).
 
     Parameters
     ----------
@@ -172,7 +172,7 @@ def solve_cone_program(
     cone : {"cells", "lifted"}
         ``"cells"`` is exact but needs ``rank A ≤ 4`` (cost grows like N^{r−1} cells);
         ``"lifted"`` is an outer relaxation (its optimum is a lower bound on the training loss,
-        DESIGN §3.1).
+        docs/design.md §3.1).
     cells : sequence of int, optional
         Active set of cells for ``cone="cells"`` (see :class:`CellCone`).
     solver, solver_opts :

@@ -1,6 +1,6 @@
 r"""Many independent solves, serially or on a dask.distributed cluster; TOML-configured sweeps.
 
-Each problem is one call of :func:`covcone.solve` (any depth, cost and method; DESIGN §3.4 for
+Each problem is one call of :func:`covcone.solve` (any depth, cost and method; docs/design.md §3.4 for
 depth 2, §2 for the layerwise deep solver).  The solves are independent, so they parallelise
 trivially: :func:`solve_many` hands them to a ``dask.distributed`` client (one task per problem)
 and gathers the results in input order.  covcone has no scheduler of its own.

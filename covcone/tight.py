@@ -1,4 +1,4 @@
-r"""The N²/4 tight example and its verification report (paper §4.2, Prop. 13–14; DESIGN §6).
+r"""The N²/4 tight example and its verification report (paper §4.2, Prop. 13–14; docs/design.md §6).
 
 Data (samples as rows): ``X_N = I_N``, β = 0, ReLU, depth 2, and ``Y_N = EᵀE`` for the edge-vertex
 incidence matrix ``E`` of the complete bipartite graph ``K_{N/2,N/2}``:
@@ -6,7 +6,7 @@ incidence matrix ``E`` of the complete bipartite graph ``K_{N/2,N/2}``:
 :func:`verify_tight` and never assumed:
 
 1. the representation cost is ``R(X_N, Y_N) = N²`` (certified: a network's forward-pass loss
-   against a valid lower bound, DESIGN §4);
+   against a valid lower bound, docs/design.md §4);
 2. the optimal hidden covariances are ``K_1 = K_1^σ = Y_N``;
 3. the optimal network has exactly ``N²/4`` hidden neurons, one per edge ``e_i + e_j``;
 4. ``Rank_σ(Y_N, Y_N) = N²/4`` (the support graph of ``K_1^σ`` is triangle-free, so the
@@ -19,14 +19,14 @@ Lower bounds used (all valid for the global optimum; the report says which one g
   (small N only);
 * ``"lifted SDP dual"`` — the dual objective of the lifted DNN relaxation
   (:func:`covcone.sdp.solve_cone_program`, ``cone="lifted"``; optional, N ≤ ``lifted_max_n``);
-* ``"spectral dual"`` — weak duality of the group lasso (DESIGN §3.4) at a dual point Θ whose
+* ``"spectral dual"`` — weak duality of the group lasso (docs/design.md §3.4) at a dual point Θ whose
   feasibility is proven by a norm inequality instead of an oracle: σ = ReLU is 1-Lipschitz with
   σ(0) = 0, so ``‖Θᵀσ(Aᵀw)‖ ≤ ‖Θ‖₂‖A‖₂`` for every unit ``w`` and ``m ≤ ‖Θ‖₂‖A‖₂``.  With the
   dual point of the *linear* network (Θ = the polar factor of Y for interpolation, Θ = the scaled
   residual of singular-value soft-thresholding for MSE) this is the linear network's optimum,
   and on this example it is tight (R = 2‖Y_N‖_* = 2 Tr Y_N = N²).  It costs one SVD, so the
   certificate is available at every N — this is why the report does not depend on the lifted
-  SDP (81 s at N = 40, DESIGN §7), which is kept as an optional cross-check.
+  SDP (81 s at N = 40, the measurements in benchmarks/README.md), which is kept as an optional cross-check.
 
 The network (the upper bound) is built by column generation: for N ≤ ``exact_max_n`` by
 :func:`covcone.solve` (exact oracle); above it by a master group lasso over neuron directions

@@ -7,7 +7,7 @@ Here a teacher whose outputs depend on X through ``r`` linear features (``--teac
 is interpolated (cost ``"interpolate"``) by ReLU networks of depth L = 2 … L_max:
 
 * L = 2 is the convex depth-2 problem, solved to certified optimality (``covcone.solve``);
-* L ≥ 3 uses the block-coordinate solver of :mod:`covcone.deep` (paper Prop. 5, DESIGN §2):
+* L ≥ 3 uses the block-coordinate solver of :mod:`covcone.deep` (paper Prop. 5, docs/design.md §2):
   each layer re-solved exactly given its neighbours — a local optimum, not a certified one.
 
 Prints, per L: R, R/L, the numerical ranks of the hidden covariances K_ℓ (eigenvalues above

@@ -1,4 +1,4 @@
-r"""Tests for the cone representations: cells (exact, DESIGN §3.2) and lifted (outer, §3.1)."""
+r"""Tests for the cone representations: cells (exact, docs/design.md §3.2) and lifted (outer, §3.1)."""
 import warnings
 from math import comb
 

@@ -1,5 +1,5 @@
 r"""Tests for covcone.costs: values against direct formulas, gradients by finite differences,
-and the conjugates used by the dual bounds (DESIGN §3.4): Fenchel–Young equality at Θ = −∇C and
+and the conjugates used by the dual bounds (docs/design.md §3.4): Fenchel–Young equality at Θ = −∇C and
 the conjugate computed by numerical maximisation."""
 import numpy as np
 import pytest

@@ -197,7 +197,7 @@ def test_cp_factor_random_cp(n, r):
 
 
 def test_cp_factor_tight_example():
-    N = 4  # Y_N of DESIGN §6: CP with cp-rank N²/4
+    N = 4  # Y_N of docs/design.md §6: CP with cp-rank N²/4
     h = N // 2
     Y = np.block([[h * np.eye(h), np.ones((h, h))], [np.ones((h, h)), h * np.eye(h)]])
     res = cp_factor(Y, rng=0)

@@ -1,4 +1,4 @@
-r"""Tests of covcone.deep: block-coordinate sweeps for depth L ≥ 3 (paper Prop. 5, DESIGN §2).
+r"""Tests of covcone.deep: block-coordinate sweeps for depth L ≥ 3 (paper Prop. 5, docs/design.md §2).
 
 Closed form: for linear σ, β = 0 and X = I the representation cost of a depth-L linear network
 is R(Y; L) = L Σ_i s_i(Y)^{2/L}; the solver must reach it (it does not special-case linear σ).

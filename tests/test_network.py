@@ -1,4 +1,4 @@
-r"""Tests for covcone.network.Network: forward pass and bias convention (DESIGN §1), positive
+r"""Tests for covcone.network.Network: forward pass and bias convention (docs/design.md §1), positive
 homogeneity (paper §2), loss, save/load and torch round trips."""
 import numpy as np
 import pytest

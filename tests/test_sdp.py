@@ -18,7 +18,7 @@ def _solve(*args, **kw):
 
 
 def _tight_Y(N):
-    """Y_N = [[N/2·I, 1], [1, N/2·I]] (DESIGN §6)."""
+    """Y_N = [[N/2·I, 1], [1, N/2·I]] (docs/design.md §6)."""
     h = N // 2
     Y = np.ones((N, N))
     Y[:h, :h] = 0
@@ -48,7 +48,7 @@ def _sampled_patterns(Ap, rng, n=200000):
 
 def _pilanci_ergen(x, y, lam, beta, patterns=None):
     r"""Pilanci & Ergen (ICML 2020) convex program for a two-layer scalar-output ReLU network, in
-    the weight-decay scaling of DESIGN §3.4: with A' = [x, β1] (N×2) and all sign patterns D_i of
+    the weight-decay scaling of docs/design.md §3.4: with A' = [x, β1] (N×2) and all sign patterns D_i of
     A'u (1-D data with bias: thresholds),
 
         min (1/N)‖Σ_i D_i A'(v_i − w_i) + β c_0 1 − y‖² + 2λ Σ_i (‖v_i‖ + ‖w_i‖) + λ c_0²
@@ -127,7 +127,7 @@ def test_relu_2d_with_bias_equals_pilanci_ergen():
 
 
 def test_network_from_neurons_attains_value():
-    r"""Build the network from the cell neurons (DESIGN §5) and evaluate its loss by a plain
+    r"""Build the network from the cell neurons (docs/design.md §5) and evaluate its loss by a plain
     forward pass: it must equal the program's value (the program is exact for rank ≤ 3)."""
     rng = np.random.default_rng(7)
     N, k, lam, beta = 8, 2, 0.03, 1.0

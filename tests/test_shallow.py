@@ -297,4 +297,4 @@ def test_vector_outputs_n20_equals_cell_sdp_and_lifted_is_below():
     assert res.upper == pytest.approx(cells.upper, rel=1e-6)
     assert cells.lower <= res.upper + 1e-6
     lifted = solve_cone_program(X, Y, activation="relu", lam=lam, beta=1.0, cost="mse", cone="lifted")
-    assert lifted.lower < res.lower  # the lifted relaxation is not tight here (DESIGN §7)
+    assert lifted.lower < res.lower  # the lifted relaxation is not tight here (the measurements in benchmarks/README.md)

@@ -1,4 +1,4 @@
-r"""The protocol every representation of the cone ``S`` follows (docs/design.md, "Representing
+r"""The protocol every representation of the cone ``S`` follows (docs/design.md §3, "Representing
 the cone").
 
 A representation of ``cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}`` — an outer relaxation

@@ -1,6 +1,6 @@
 r"""Exact cell representation of the covariance cone for an input Gram of rank r ≤ 4.
 
-Implements DESIGN §3.2 (paper: Jacot et al., NeurIPS 2022, §2, the cone
+Implements docs/design.md §3.2 (paper: Jacot et al., NeurIPS 2022, §2, the cone
 ``S = cone{(zzᵀ, σ(z)σ(z)ᵀ)} + (0, β²11ᵀ)`` restricted to the data range).
 
 Write every admissible pre-activation as ``z = Bᵀc`` with ``B`` (r×N) a factor of the input Gram
@@ -17,7 +17,7 @@ and ``CP_r = DNN_r`` (PSD and entrywise ≥ 0) for r ≤ 4 (Diananda; Maxfield�
 represented *exactly* by small semidefinite blocks.  Lower-dimensional cells are closures of
 full-dimensional ones and need nothing extra.
 
-Speed (DESIGN §7): all ``P_t`` are stacked into one cvxpy variable, the per-cell sums
+Speed (the measurements in benchmarks/README.md): all ``P_t`` are stacked into one cvxpy variable, the per-cell sums
 ``M_c = Σ_{t∈c} R_t P_t R_tᵀ`` into a second one, and ``K^σ`` is a single sparse linear map of
 the ``M_c`` (built vectorised in numpy/scipy), so the only per-simplex cvxpy objects are the small
 PSD constraints (about 1.3 ms each to compile in cvxpy 1.9; measured).
@@ -191,7 +191,7 @@ def enumerate_cells(B, *, tol=1e-10):
     signs : ndarray of int8, shape (n_cells, N)
         ``sign(b_iᵀc)`` at an interior point of each cell (0 for zero columns of ``B``).
     rays : list of ndarray, each (k_c, r)
-        Unit extreme rays of each cell, in cyclic order for r = 3 (DESIGN §3.2).
+        Unit extreme rays of each cell, in cyclic order for r = 3 (docs/design.md §3.2).
 
     Notes
     -----
@@ -257,7 +257,7 @@ def _repair_dnn(P, iters=50):
 def factor_dnn(P):
     r"""Factor a doubly nonnegative matrix of size r ≤ 4 as ``P = F Fᵀ`` with ``F ≥ 0``.
 
-    Exact constructive proof that DNN_r = CP_r for r ≤ 3 (DESIGN §5): pivot on the largest
+    Exact constructive proof that DNN_r = CP_r for r ≤ 3 (docs/design.md §5): pivot on the largest
     diagonal entry i; if the Schur complement's off-diagonal entry is ≥ 0, take the full pivot
     column and factor the 2×2 remainder; otherwise subtract only the fraction t of the pivot column
     that zeroes entry (j, k), leaving a DNN matrix whose graph is the star j–i–k, which splits into
@@ -448,7 +448,7 @@ def _factor_dnn4(P, max_steps=12):
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CellNeurons:
-    r"""Neurons recovered from a solved :class:`CellCone` (DESIGN §5).
+    r"""Neurons recovered from a solved :class:`CellCone` (docs/design.md §5).
 
     Attributes
     ----------
@@ -468,7 +468,7 @@ class CellNeurons:
 
 
 class CellCone:
-    r"""Exact cone ``cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}`` for r = rank ≤ 4 (DESIGN §3.2).
+    r"""Exact cone ``cone{(zzᵀ, σ(z)σ(z)ᵀ) : z ∈ Im Bᵀ}`` for r = rank ≤ 4 (docs/design.md §3.2).
 
     Parameters
     ----------
@@ -699,7 +699,7 @@ class CellCone:
         return float(max(res))
 
     def neurons(self, tol=1e-9, merge_tol=1e-6):
-        r"""Recover neurons from the solved ``P_t`` (DESIGN §5: a DNN block of size ≤ 3 factors
+        r"""Recover neurons from the solved ``P_t`` (docs/design.md §5: a DNN block of size ≤ 3 factors
         exactly as a nonnegative Gram, see :func:`factor_dnn`; for r = 4 the factorisation is
         greedy + numerical, check the reported errors).
 
@@ -709,7 +709,7 @@ class CellCone:
         agree to ``1 − cos ≤ merge_tol`` are merged into one (``z = (Σ‖z_j‖²)^{1/2} û``: exact
         for parallel neurons by positive homogeneity; an optimal neuron sitting on a ray shared by
         several simplices is otherwise split among them).  The reported errors are measured after
-        both steps.  A Carathéodory reduction (DESIGN §5) is left to the caller.
+        both steps.  A Carathéodory reduction (docs/design.md §5) is left to the caller.
 
         Returns
         -------

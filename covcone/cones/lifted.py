@@ -1,6 +1,6 @@
 r"""Lifted doubly-nonnegative relaxation of the covariance cone (outer → lower bounds).
 
-Implements DESIGN §3.1 (paper: Jacot et al., NeurIPS 2022, §2, cone S).  Write a neuron as
+Implements docs/design.md §3.1 (paper: Jacot et al., NeurIPS 2022, §2, cone S).  Write a neuron as
 ``z = u − v`` with ``u, v ≥ 0``, ``u∘v = 0`` and ``w = [u; v] ∈ R^{2N}``.  Then
 
     zzᵀ = E G Eᵀ,   σ(z)σ(z)ᵀ = (au − bv)(au − bv)ᵀ = F G Fᵀ,   G = wwᵀ,
@@ -9,7 +9,7 @@ Implements DESIGN §3.1 (paper: Jacot et al., NeurIPS 2022, §2, cone S).  Write
 so ``S − (0, β²11ᵀ)`` is the linear image of ``{G ∈ CP_{2N} : G_{i,N+i} = 0}``.  Replacing
 ``CP_{2N}`` by ``DNN_{2N}`` (``G ⪰ 0``, ``G ≥ 0``) gives an outer SDP relaxation valid for any N
 and input dimension, hence a lower bound on the training loss.  It is tight on the N²/4 example
-(DESIGN §6) but 2–32 % loose on random data (DESIGN §7).
+(docs/design.md §6) but 2–32 % loose on random data (the measurements in benchmarks/README.md).
 
 The data-range constraint ``Im K ⊂ Im K_0^σ`` is linear: with ``W`` an orthonormal basis of
 ``(Im K_0^σ)^⊥`` it reads ``Wᵀ K W = 0`` (equivalent to ``Q K Q = 0``, ``Q = WWᵀ``, for PSD K).
@@ -41,7 +41,7 @@ def range_complement(basis, N, *, tol=1e-10):
 
 
 class LiftedCone:
-    r"""Outer DNN relaxation of ``cone{(zzᵀ, σ(z)σ(z)ᵀ)}`` in ``R^{N×N} × R^{N×N}`` (DESIGN §3.1).
+    r"""Outer DNN relaxation of ``cone{(zzᵀ, σ(z)σ(z)ᵀ)}`` in ``R^{N×N} × R^{N×N}`` (docs/design.md §3.1).
 
     Parameters
     ----------

@@ -1,14 +1,14 @@
-r"""The pricing oracle: exact face enumeration of the hyperplane arrangement (DESIGN §3.3–3.4).
+r"""The pricing oracle: exact face enumeration of the hyperplane arrangement (docs/design.md §3.3–3.4).
 
 This module implements the *pricing step* of the generator (column generation) representation of
 the cone ``S = cone{(zzᵀ, σ(z)σ(z)ᵀ)}`` of Jacot, Golikov, Hongler & Gabriel, *Feature Learning in
 L2-regularized DNNs: Attraction/Repulsion and Sparsity* (NeurIPS 2022), §2–3: with dual matrices
 ``(G_K, G_σ)`` it minimises ``zᵀ G_K z + σ(z)ᵀ G_σ σ(z)`` over unit ``z = Bᵀc`` in the data range
-(:func:`price`), and, in the group-lasso form of the depth-2 problem (DESIGN §3.4), it computes
+(:func:`price`), and, in the group-lasso form of the depth-2 problem (docs/design.md §3.4), it computes
 ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (:func:`max_group_norm`), the quantity whose comparison with
 ``2λ`` certifies global optimality.
 
-Mathematics (DESIGN §3.3).  The hyperplanes ``{c : b_iᵀc = 0}`` (``b_i`` the columns of the
+Mathematics (docs/design.md §3.3).  The hyperplanes ``{c : b_iᵀc = 0}`` (``b_i`` the columns of the
 ``r × N`` basis ``B``) cut the sphere into *faces*: sets where some ``z_i = 0`` and the other
 coordinates have fixed signs.  On a face ``σ(z) = D z`` with a fixed slope pattern ``D`` (on a
 face's closure too), so the objective is a quadratic form, ``cᵀ T Tᵀ c`` with ``T = B D Θ`` for the
@@ -62,7 +62,7 @@ from .signs import _exact_3n_group
 # ============================================================================================
 @dataclass(frozen=True)
 class GroupPrice:
-    r"""Result of :func:`max_group_norm` (DESIGN §3.4).
+    r"""Result of :func:`max_group_norm` (docs/design.md §3.4).
 
     Attributes
     ----------
@@ -95,7 +95,7 @@ class GroupPrice:
 # public: max_group_norm, group_norms
 # ============================================================================================
 def group_norms(Theta, B, activation, C) -> np.ndarray:
-    r"""True values ``‖Θᵀ σ(Bᵀc)‖`` for the rows ``c`` of ``C`` (DESIGN §3.4).
+    r"""True values ``‖Θᵀ σ(Bᵀc)‖`` for the rows ``c`` of ``C`` (docs/design.md §3.4).
 
     Parameters
     ----------
@@ -134,7 +134,7 @@ def max_group_norm(
     client=None,
     _method: str | None = None,
 ) -> GroupPrice:
-    r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (DESIGN §3.4).
+    r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (docs/design.md §3.4).
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ _WALL_OFFSETS = np.arange(-3, 5)  # planes crossing a great circle near an arc: 
 
 def exact_affordable(r: int, N: int) -> bool:
     r"""Whether an exact oracle is affordable: ``r ≤ 3`` (arrangement, ``O(N^{r-1})`` faces) or
-    ``3^N ≤ 2·10⁶`` (all sign patterns, i.e. ``N ≤ 13``), DESIGN §3.3."""
+    ``3^N ≤ 2·10⁶`` (all sign patterns, i.e. ``N ≤ 13``), docs/design.md §3.3."""
     r, N = int(r), int(N)
     return r <= 3 or N <= 0 or 3.0**N <= MAX_SIGN_PATTERNS
 
@@ -90,7 +90,7 @@ def _top_eig(T, need_vectors=True):
     r"""Top eigenpair of ``T Tᵀ`` for a stack ``T`` of shape (n, q, k).
 
     Returns ``lam`` (n,) and unit ``u`` (n, q) (``None`` if not ``need_vectors``).  Uses the
-    ``k × k`` Gram ``TᵀT`` when ``k ≤ q`` (closed form for ``k ≤ 2``: DESIGN §7's remark that
+    ``k × k`` Gram ``TᵀT`` when ``k ≤ q`` (closed form for ``k ≤ 2``: the measurements in benchmarks/README.md's remark that
     the top eigenpair of ``T Tᵀ`` comes from ``TᵀT``), else the ``q × q`` form.
     """
     n, q, k = T.shape

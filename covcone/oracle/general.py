@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PriceResult:
-    r"""Result of :func:`price` (DESIGN §3.3).
+    r"""Result of :func:`price` (docs/design.md §3.3).
 
     Attributes
     ----------
@@ -57,7 +57,7 @@ def price(
     rng=None,
     n_starts: int = 64,
 ) -> PriceResult:
-    r"""The general pricing oracle of DESIGN §3.3: minimise ``zᵀ G_K z + σ(z)ᵀ G_σ σ(z)`` over
+    r"""The general pricing oracle of docs/design.md §3.3: minimise ``zᵀ G_K z + σ(z)ᵀ G_σ σ(z)`` over
     ``z = basisᵀ c`` with ``‖c‖ = 1``.
 
     This prices a generator ``g(z) = (zzᵀ, σ(z)σ(z)ᵀ)`` of the cone ``S`` (paper §2–3) against

@@ -1,4 +1,4 @@
-r"""Exact face enumeration of the hyperplane arrangement for input rank r ≤ 3 (docs/design.md, "The pricing oracle")."""
+r"""Exact face enumeration of the hyperplane arrangement for input rank r ≤ 3 (docs/design.md §3.3)."""
 from __future__ import annotations
 
 import numpy as np
@@ -114,7 +114,7 @@ def _r3_arcs(B, U, V, I, J, a, b):
 
 
 def _exact_r3_group(Theta, B, a, b, pool, scale2):
-    r"""DESIGN §3.4 for d' = 3, vectorised.
+    r"""docs/design.md §3.4 for d' = 3, vectorised.
 
     Per great circle ``b_i⊥`` the crossing angles are sorted, the pattern of the arc in the
     largest gap comes from one product, and the other arcs' ``T = B D Θ`` from a cumulative sum

@@ -1,4 +1,4 @@
-r"""The depth-2 solver, one module per phase (docs/design.md, "The depth-2 solver").
+r"""The depth-2 solver, one module per phase (docs/design.md §3.4).
 
 :mod:`.setup` (the problem in internal units) → :mod:`.master` (group lasso) → :mod:`.pricing`
 (the oracle's round) → :mod:`.bounds` (weak duality) → :mod:`.recovery` (sparse network) →

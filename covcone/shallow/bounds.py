@@ -1,6 +1,6 @@
 r"""Lower bounds of the depth-2 problem by weak duality, evaluated by covcone in float64.
 
-docs/design.md, "Certificates".  For every dual direction Θ (N×k) and every ``m̄`` with
+docs/design.md §4.  For every dual direction Θ (N×k) and every ``m̄`` with
 ``m̄ ≥ m(Θ) = max_{‖c‖=1} ‖Θᵀσ(Bᵀc)‖``, the point ``tΘ`` with ``0 ≤ t ≤ 2λ/m̄`` is dual feasible, so
 
     P ≥ max_{0 ≤ t ≤ 2λ/m̄} D(tΘ),   D(Θ) = −C*(−Θ) − β²‖Θᵀ1‖²/(4λ)

@@ -1,6 +1,6 @@
 r"""``method="cells"``: the depth-2 problem as the exact cell SDP (input rank ≤ 3), a cross-check.
 
-docs/design.md, "Representing the cone": on the cells of the data's hyperplane arrangement σ is
+docs/design.md §3: on the cells of the data's hyperplane arrangement σ is
 linear, and the cone is an exact SDP for input rank ≤ 3 (CP = DNN in dimension ≤ 4).  The
 network is rebuilt from the SDP's neurons with min-norm weights, compressed, and evaluated by its
 forward pass.  The lower bound is *not* the solver's dual objective: the SDP's dual direction Θ

@@ -1,6 +1,6 @@
 r"""The depth-2 solver: column generation on the group lasso with an exact (or anytime) oracle.
 
-docs/design.md, "The depth-2 solver" (paper §2 and Prop. 5: depth 2 is jointly convex over
+docs/design.md §3.4 (paper §2 and Prop. 5: depth 2 is jointly convex over
 (K_1, K_1^σ, Z_2)).  Balancing each hidden neuron's input and output norms turns
 λ(‖W_1‖² + ‖W_2‖²) into 2λ Σ_j ‖v_j‖ with unit input weights, so with ``s(c) = σ(Bᵀc)``
 

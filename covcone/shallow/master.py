@@ -1,6 +1,6 @@
 r"""The master problem of column generation: the group lasso over the active columns.
 
-docs/design.md, "The depth-2 solver".  In internal units (:mod:`covcone.shallow.setup`)
+docs/design.md §3.4.  In internal units (:mod:`covcone.shallow.setup`)
 
     min C(S̃ Ṽ + 1 c̃_0ᵀ; Ỹ) + 2λ̃ Σ_j ‖ṽ_j‖ + λ̃_0 ‖c̃_0‖²
 

@@ -1,6 +1,6 @@
 r"""The pricing step of column generation: which oracle runs in a round, and the bound it proves.
 
-docs/design.md, "The pricing oracle".  The oracle is called in internal units on the unit
+docs/design.md §3.3.  The oracle is called in internal units on the unit
 direction ``Θ̂ = Θ/‖Θ‖_F`` (so its tolerances see numbers of order one) and its value and bound
 are scaled back: ``m(Θ) = ‖Θ‖_F · m(Θ̂)``.
 

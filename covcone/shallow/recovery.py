@@ -1,4 +1,4 @@
-r"""Recovery of a sparse network from the master's solution (docs/design.md, "Decomposition").
+r"""Recovery of a sparse network from the master's solution (docs/design.md §5).
 
 Interior-point masters leave many tiny output vectors; recovery merges neurons with parallel
 features, takes a Carathéodory (vertex) step on the atoms ``s_j v_jᵀ`` (the output and the

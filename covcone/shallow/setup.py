@@ -1,6 +1,6 @@
 r"""The depth-2 problem in the form column generation needs, in well-scaled internal units.
 
-docs/design.md, "The depth-2 solver".  With ``A = [Xᵀ; β1ᵀ] = U B`` (thin SVD, rank r) a unit
+docs/design.md §3.4.  With ``A = [Xᵀ; β1ᵀ] = U B`` (thin SVD, rank r) a unit
 ``c ∈ R^r`` is the unit first-layer weight ``w = U c`` and its feature is ``s(c) = σ(Bᵀc)``.
 The group lasso
 
