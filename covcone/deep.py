@@ -736,7 +736,6 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
         every restart and all hidden covariances.
     """
     from .problem import Problem
-    from .reformulations import covariances
 
     t_start = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -771,7 +770,6 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
     deadline = None if time_limit is None else t_start + time_limit
     block_kw = dict(method=method, tol=tol, solver=solver, solver_opts=solver_opts, max_rounds=max_rounds,
                     n_add=n_add, lifted_max_n=lifted_max_n)
-    L = problem.depth
 
     multi = isinstance(init, str) and init == "auto" and problem.cost != "interpolate"
     if restarts is None:
@@ -782,6 +780,17 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
         restarts = len(starts)
 
     bar = progress(verbose, max_sweeps * restarts * (problem.depth - 1), "covcone depth-L", "block")
+    try:
+        runs, warm_loss = _refine(problem, init, starts, restarts, rng=rng, t_start=t_start, deadline=deadline,
+                                  max_sweeps=max_sweeps, rtol=rtol, block_kw=block_kw, bar=bar, do_polish=do_polish)
+    finally:
+        bar.close()
+    return _deep_result(problem, runs, warm_loss, init=init, pool_info=pool_info, restarts=restarts, t_start=t_start,
+                        tol=tol, atol=atol, solver=solver)
+
+
+def _refine(problem, init, starts, restarts, *, rng, t_start, deadline, max_sweeps, rtol, block_kw, bar, do_polish):
+    """Block-coordinate runs from the chosen starts; Ctrl-C keeps what exists.  Returns (runs, warm_loss)."""
     runs = []
     warm_loss = None
     try:
@@ -804,13 +813,20 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
                 break
     except KeyboardInterrupt:  # Ctrl-C outside a run (e.g. in the start pool): the best start so far
         if not runs:
-            net0 = starts[0][1] if starts else initial_network(problem, "linear" if problem.activation.a == problem.activation.b else "random", rng)
-            runs.append((problem.loss(net0), 0, net0, [], {"stop_reason": "interrupted (KeyboardInterrupt) before any sweep",
-                                                             "rejected": [], "inaccurate": 0, "failures": [],
-                                                             "block_certified": {}, "n_sweeps": 0, "init": "start"}))
-    finally:
-        bar.close()
+            act = problem.activation
+            net0 = starts[0][1] if starts else initial_network(problem, "linear" if act.a == act.b else "random", rng)
+            runs.append((problem.loss(net0), 0, net0, [], {
+                "stop_reason": "interrupted (KeyboardInterrupt) before any sweep", "rejected": [], "inaccurate": 0,
+                "failures": [], "block_certified": {}, "n_sweeps": 0, "init": "start"}))
+    return runs, warm_loss
 
+
+def _deep_result(problem, runs, warm_loss, *, init, pool_info, restarts, t_start, tol, atol, solver):
+    """The best run, compressed, as a :class:`SolveResult` (a local optimum: never certified)."""
+    from .reformulations import covariances
+    from .result import LowerBound, build_result
+
+    L = problem.depth
     history = [h for run in runs for h in run[3]]
     loss, best_restart, net, _, info = min(runs, key=lambda r: (r[0], r[1]))
     t0 = time.perf_counter()
@@ -861,8 +877,6 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
         "start_pool": pool_info,
     }
     extra["block_notes"] = tuple(details)
-    from .result import LowerBound, build_result
-
     return build_result(problem=problem, network=net, upper=upper, lower=0.0, lower_from=LowerBound.TRIVIAL,
                         rtol=tol, atol=atol, method=f"block-coordinate (depth {L})", solver=solver,
                         stop_reason=info["stop_reason"], solver_status="", timings=timings, history=history,
