@@ -88,6 +88,9 @@ def solve_cells(problem, *, rtol: float, atol: float = 0.0, solver=None, solver_
     except (IndexError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
         raise ValueError(f"method='cells' cannot represent these inputs ({type(exc).__name__}: {exc}); "
                          "use method='auto'") from exc
+    except SolverError as exc:  # the SDP is posed in the user's units: extreme scales defeat it
+        raise ValueError(f"method='cells' could not solve these inputs ({exc}); use method='auto', which "
+                         "solves in well-scaled internal units") from exc
     net = _network_from_sdp(problem, res)
     upper = problem.loss(net)
     refit = _refit(setup, res, solver, solver_opts, rtol, atol)
