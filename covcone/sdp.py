@@ -140,6 +140,49 @@ def _dual_lower(problem, raw):
     return float(problem.value), "primal"
 
 
+def _check_args(X, Y, activation, lam, beta, cost, cone, cells):
+    """Validated ``(σ, X, Yᵀ or None, labels or None, k, λ, β)`` of :func:`solve_cone_program`."""
+    act = require_homogeneous(activation)
+    if cost not in _COSTS:
+        raise ValueError(f"cost: expected one of {_COSTS}, got {cost!r}")
+    if cone not in _CONES:
+        raise ValueError(f"cone: expected one of {_CONES}, got {cone!r}")
+    if cells is not None and cone != "cells":
+        raise ValueError(f"cells: an active set only applies to cone='cells', got cone={cone!r}")
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or not np.all(np.isfinite(X)):
+        raise ValueError(f"X: expected a finite array of shape (N, d), got shape {X.shape}")
+    N = X.shape[0]
+    beta = float(beta)
+    if not (np.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta: expected a finite number ≥ 0, got {beta}")
+    if cost == "interpolate":
+        lam = 1.0
+    elif lam is None or not (np.isfinite(lam) and lam > 0):
+        raise ValueError(f"lam: expected a finite number > 0, got {lam}")
+    lam = float(lam)
+    if cost == "cross_entropy":
+        labels = np.asarray(Y)
+        if labels.shape != (N,) or not np.all(labels == np.round(labels)) or labels.min() < 0:
+            raise ValueError(f"Y: expected {N} nonnegative integer labels, got shape {labels.shape}")
+        labels = labels.astype(int)
+        k = int(labels.max()) + 1
+        Yt = None
+    else:
+        Ya = np.asarray(Y, dtype=float)
+        if Ya.ndim == 1:
+            Ya = Ya[:, None]
+        if Ya.ndim != 2 or Ya.shape[0] != N or not np.all(np.isfinite(Ya)):
+            raise ValueError(f"Y: expected a finite array of shape ({N}, k), got shape {np.shape(Y)}")
+        Yt = Ya.T
+        k = Yt.shape[0]
+    if cost != "cross_entropy":
+        labels = None
+    return act, X, Yt, labels, k, lam, beta
+
+
 def solve_cone_program(
     X,
     Y,
@@ -196,42 +239,8 @@ def solve_cone_program(
     from covcone.cones.cells import CellCone
     from covcone.cones.lifted import LiftedCone
 
-    act = require_homogeneous(activation)
-    if cost not in _COSTS:
-        raise ValueError(f"cost: expected one of {_COSTS}, got {cost!r}")
-    if cone not in _CONES:
-        raise ValueError(f"cone: expected one of {_CONES}, got {cone!r}")
-    if cells is not None and cone != "cells":
-        raise ValueError(f"cells: an active set only applies to cone='cells', got cone={cone!r}")
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or not np.all(np.isfinite(X)):
-        raise ValueError(f"X: expected a finite array of shape (N, d), got shape {X.shape}")
+    act, X, Yt, labels, k, lam, beta = _check_args(X, Y, activation, lam, beta, cost, cone, cells)
     N = X.shape[0]
-    beta = float(beta)
-    if not (np.isfinite(beta) and beta >= 0):
-        raise ValueError(f"beta: expected a finite number ≥ 0, got {beta}")
-    if cost == "interpolate":
-        lam = 1.0
-    elif lam is None or not (np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam: expected a finite number > 0, got {lam}")
-    lam = float(lam)
-    if cost == "cross_entropy":
-        labels = np.asarray(Y)
-        if labels.shape != (N,) or not np.all(labels == np.round(labels)) or labels.min() < 0:
-            raise ValueError(f"Y: expected {N} nonnegative integer labels, got shape {labels.shape}")
-        labels = labels.astype(int)
-        k = int(labels.max()) + 1
-        Yt = None
-    else:
-        Ya = np.asarray(Y, dtype=float)
-        if Ya.ndim == 1:
-            Ya = Ya[:, None]
-        if Ya.ndim != 2 or Ya.shape[0] != N or not np.all(np.isfinite(Ya)):
-            raise ValueError(f"Y: expected a finite array of shape ({N}, k), got shape {np.shape(Y)}")
-        Yt = Ya.T
-        k = Yt.shape[0]
     solver = choose_solver(solver)
     where = f"depth-2 cone program ({cone}, {cost})"
 
@@ -263,6 +272,7 @@ def solve_cone_program(
         cons.append(cc.K_sigma == Ks_minus_bias)
         K0p = (Vt[:r].T / s[:r] ** 2) @ Vt[:r]
         reg = cp.sum(cp.multiply(K0p, cc.K))
+    onehot = interp = None
     if cost == "mse":
         data = cp.sum_squares(Z2 - Yt) / N
     elif cost == "interpolate":
@@ -284,6 +294,13 @@ def solve_cone_program(
     solve_time = time.perf_counter() - t1
     if problem.value is None or S.value is None:
         raise SolverError(f"{where}: solver {solver} returned no solution (status {status!r})")
+    return _unpack(problem, raw, status, S, cc, cone, cost, N, k, Yt, labels, onehot, interp, solver,
+                   solve_time, build_time)
+
+
+def _unpack(problem, raw, status, S, cc, cone, cost, N, k, Yt, labels, onehot, interp, solver, solve_time,
+            build_time) -> ConeProgramResult:
+    """The solved program as a :class:`ConeProgramResult` (values, dual direction Θ, residual)."""
     value = float(problem.value)
     lower, source = _dual_lower(problem, raw)
     lower = min(lower, value)
