@@ -334,7 +334,7 @@ def verify_tight(N, *, cost="interpolate", lam=None, solver=None, Y=None, solver
         Targets overriding ``Y_N`` (e.g. a corrupted ``Y_N``: the checks then compare what is
         measured on ``Y`` with the paper's values for ``Y_N`` and fail).
     tol : float
-        Relative tolerance of the certificate ``(UB − LB)/max(1, UB)`` and of the cost ``N²``.
+        Relative tolerance of the certificate (``UB − LB ≤ tol·|UB|``) and of the cost ``N²``.
     exact_max_n : int
         Largest N for which the network comes from :func:`covcone.solve` with the exact
         ``3^N`` oracle (its exact-oracle dual is then a second lower bound).
@@ -365,142 +365,141 @@ def verify_tight(N, *, cost="interpolate", lam=None, solver=None, Y=None, solver
         Y = np.asarray(Y, dtype=float)
         if Y.shape != (N, N) or not np.all(np.isfinite(Y)):
             raise ValueError(f"Y: expected a finite array of shape ({N}, {N}), got shape {Y.shape}")
-    h = N // 2
-    n_edges = h * h
     notes, checks, timings = [], [], {}
     t_all = time.perf_counter()
     exact = N <= exact_max_n
-
-    # -- (1) the certified cost ----------------------------------------------------------------
     main_lam = None if cost == "interpolate" else lam
     upper, net, lb_exact, timings["network"] = _build_network(X, Y, cost, main_lam, solver, solver_opts, exact,
                                                              notes, "main")
-    t0 = time.perf_counter()
-    bounds = {"spectral dual": spectral_dual_bound(X, Y, cost=cost, lam=main_lam)}
-    timings["spectral bound"] = time.perf_counter() - t0
-    if lb_exact is not None:
-        bounds["exact-oracle dual"] = lb_exact
-    if N <= lifted_max_n:
-        t0 = time.perf_counter()
-        try:
-            from .backends import SolverError
-            from .sdp import solve_cone_program
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                lifted = solve_cone_program(X, Y, activation=_RELU, lam=main_lam, beta=0.0, cost=cost, cone="lifted",
-                                            solver=solver, solver_opts=solver_opts)
-            if lifted.lower_source == "dual" and np.isfinite(lifted.lower):
-                bounds["lifted SDP dual"] = float(lifted.lower)
-                notes.append(f"lifted SDP: {lifted.message}, value {lifted.value:.10g}")
-            else:
-                notes.append(f"lifted SDP gave no dual bound ({lifted.message})")
-        except (ImportError, SolverError, ValueError) as exc:
-            notes.append(f"lifted SDP bound unavailable: {exc}")
-        timings["lifted SDP"] = time.perf_counter() - t0
-    else:
-        notes.append(f"lifted SDP not run (N = {N} > lifted_max_n = {lifted_max_n})")
-    lower_from = max(bounds, key=bounds.get)
-    lower = bounds[lower_from]
-    from .result import relative_gap
-
-    gap = relative_gap(upper, lower)
-    inconsistent = lower > upper + 1e-7 * max(1.0, abs(upper))
-    certified = bool(np.isfinite(upper) and gap <= tol and not inconsistent)
-    if cost == "interpolate":
-        target_ok = bool(np.isfinite(upper) and abs(upper - N**2) <= tol * N**2
-                         and abs(lower - N**2) <= tol * N**2)
-        expected = f"UB = LB = N² = {N**2} (gap ≤ {tol:g})"
-    else:
-        target_ok = True
-        expected = f"UB = LB (gap ≤ {tol:g})"
-    checks.append((
-        "1 cost certified",
-        f"UB {upper:.10g} (forward pass), LB {lower:.10g} ({lower_from}), gap {gap:.1e}"
-        + (" INCONSISTENT" if inconsistent else ""),
-        expected,
-        certified and target_ok,
-    ))
-
-    # -- (2) covariances ----------------------------------------------------------------------
-    from .result import covariance_pair
-
-    K, Ks = covariance_pair(net, X)
-    eK, eS = _rel(K, Y_N), _rel(Ks, Y_N)
-    cov_tol = 1e-5
-    checks.append((
-        "2 K_1 = K_1^σ = Y_N",
-        f"max|K_1 − Y_N| {eK:.1e}, max|K_1^σ − Y_N| {eS:.1e} (relative)",
-        f"≤ {cov_tol:g}" + ("" if cost == "interpolate" else " (MSE: not expected)"),
-        bool(eK <= cov_tol and eS <= cov_tol) if cost == "interpolate" else True,
-    ))
-
-    # -- (3) N²/4 edge neurons ------------------------------------------------------------------
-    n_neur, n_edge, n_hit = _edge_structure(net, N)
-    checks.append((
-        "3 N²/4 edge neurons",
-        f"{n_neur} neurons, {n_edge} are edge indicators e_i + e_j (i ≤ N/2 < j), {n_hit} distinct edges",
-        f"{n_edges} neurons = {n_edges} distinct edges",
-        bool(n_neur == n_edges and n_edge == n_edges and n_hit == n_edges),
-    ))
-
-    # -- (4) Rank_σ ----------------------------------------------------------------------------
-    from .decompose import rank_bounds
-
-    t0 = time.perf_counter()
-    rb = rank_bounds(K, Ks, activation=_RELU, beta=0.0, Z=net.preactivations(X)[0].T, rtol=1e-7)
-    timings["rank bounds"] = time.perf_counter() - t0
-    checks.append((
-        "4 Rank_σ = N²/4",
-        f"{rb.lower} ≤ Rank_σ ≤ {rb.upper} ({rb.lower_reason.split(';')[0]})",
-        f"{n_edges} ≤ Rank_σ ≤ {n_edges}",
-        bool(rb.lower == n_edges and rb.upper == n_edges),
-    ))
-
-    # -- (5) MSE variant ------------------------------------------------------------------------
+    bounds, lower, lower_from = _main_bounds(X, Y, cost, main_lam, lb_exact, lifted_max_n, solver, solver_opts,
+                                             notes, timings)
+    checks.append(_check_cost(N, upper, lower, lower_from, cost, tol))
+    checks.extend(_check_structure(N, net, X, Y_N, cost, timings))
     mse_net = None
     if mse:
-        up_m, mse_net, lb_m_exact, timings["mse network"] = _build_network(
-            X, Y, "mse", lam, solver, solver_opts, exact, notes, "mse")
-        bm = {"spectral dual": spectral_dual_bound(X, Y, cost="mse", lam=lam)}
-        if lb_m_exact is not None:
-            bm["exact-oracle dual"] = lb_m_exact
-        src = max(bm, key=bm.get)
-        lo_m = bm[src]
-        for k_, v_ in bm.items():
-            bounds[f"mse {k_}"] = v_
-        bounds["mse upper"] = up_m
-        gap_m = relative_gap(up_m, lo_m)
-        Km, Ksm = covariance_pair(mse_net, X)
-        Zm = mse_net.preactivations(X)[0].T
-        rbm = rank_bounds(Km, Ksm, activation=_RELU, beta=0.0, Z=Zm, rtol=1e-7)
-        I, J = _edges(N)
-        thr = 1e-7 * np.max(np.abs(Ksm))
-        has_edges = bool(np.all(Ksm[I, J] > thr))
-        n_m, n_edge_m, n_hit_m = _edge_structure(mse_net, N)
-        checks.append((
-            "5a MSE optimum certified, uses the N²/4 edges",
-            f"λ = {lam:.3g}: UB {up_m:.10g}, LB {lo_m:.10g} ({src}), gap {gap_m:.1e}; {n_m} neurons, "
-            f"{n_hit_m} distinct edge neurons; bipartite edges in supp K_1^σ: {'all' if has_edges else 'NOT all'}",
-            f"gap ≤ {tol:g}, {n_edges} edge neurons, all edges in the support",
-            bool(gap_m <= tol and has_edges and n_hit_m == n_edges),
-        ))
-        # rank_bounds' clique-cover bound needs a triangle-free support; at the MSE optimum the
-        # support of K_1^σ is measured, not assumed, so this check may stay open (passed=None).
-        tri_free = _triangle_free(np.abs(Ksm) > 1e-7 * np.max(np.abs(Ksm)))
-        checks.append((
-            "5b Rank_σ ≥ N²/4 at the MSE optimum",
-            f"rank_bounds: {rbm.lower} ≤ Rank_σ ≤ {rbm.upper}; support of K_1^σ "
-            f"{'triangle-free' if tri_free else 'has triangles (clique-cover bound does not give N²/4)'}",
-            f"Rank_σ ≥ {n_edges} certified by rank_bounds",
-            True if rbm.lower >= n_edges else None,
-        ))
+        mse_net, mse_checks = _check_mse(N, X, Y, lam, solver, solver_opts, exact, tol, bounds, notes, timings)
+        checks.extend(mse_checks)
     timings["total"] = time.perf_counter() - t_all
     passed = all(c[3] is not False for c in checks)
     return TightReport(
         N=N, checks=tuple(checks), passed=bool(passed), upper=float(upper), lower=float(lower), lower_from=lower_from,
         bounds=bounds, network=net, mse_network=mse_net, lam=lam, timings=timings, messages=tuple(notes),
     )
+
+
+def _main_bounds(X, Y, cost, lam, lb_exact, lifted_max_n, solver, solver_opts, notes, timings):
+    """Valid lower bounds on the main cost: the spectral dual (tight here: R = 2‖Y‖_*) and the
+    exact-oracle dual when it ran.  The lifted SDP's value is reported as a cross-check only: a
+    solver's objective is never used as a bound."""
+    N = X.shape[0]
+    t0 = time.perf_counter()
+    bounds = {"spectral dual": spectral_dual_bound(X, Y, cost=cost, lam=lam)}
+    timings["spectral bound"] = time.perf_counter() - t0
+    if lb_exact is not None:
+        bounds["exact-oracle dual"] = lb_exact
+    if N <= lifted_max_n:
+        t0 = time.perf_counter()
+        try:
+            from .exceptions import SolverError
+            from .sdp import solve_cone_program
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lifted = solve_cone_program(X, Y, activation=_RELU, lam=lam, beta=0.0, cost=cost, cone="lifted",
+                                            solver=solver, solver_opts=solver_opts)
+            notes.append(f"lifted SDP (cross-check, not a bound): {lifted.message}, value {lifted.value:.10g}")
+        except (ImportError, SolverError, ValueError) as exc:
+            notes.append(f"lifted SDP cross-check unavailable: {exc}")
+        timings["lifted SDP"] = time.perf_counter() - t0
+    else:
+        notes.append(f"lifted SDP not run (N = {N} > lifted_max_n = {lifted_max_n})")
+    lower_from = max(bounds, key=bounds.get)
+    return bounds, bounds[lower_from], lower_from
+
+
+def _check_cost(N, upper, lower, lower_from, cost, tol):
+    """Check 1: the cost is certified by the certificate rule of :mod:`covcone.result`."""
+    from .result import bounds_inconsistent, is_certified, relative_gap
+
+    gap = relative_gap(upper, lower)
+    inconsistent = bounds_inconsistent(upper, lower, tol)
+    certified = is_certified(upper, lower, lower_from, tol)
+    if cost == "interpolate":
+        target_ok = bool(np.isfinite(upper) and abs(upper - N**2) <= tol * N**2 and abs(lower - N**2) <= tol * N**2)
+        expected = f"UB = LB = N² = {N**2} (gap ≤ {tol:g})"
+    else:
+        target_ok = True
+        expected = f"UB = LB (gap ≤ {tol:g})"
+    return ("1 cost certified",
+            f"UB {upper:.10g} (forward pass), LB {lower:.10g} ({lower_from}), gap {gap:.1e}"
+            + (" INCONSISTENT" if inconsistent else ""),
+            expected, bool(certified and target_ok))
+
+
+def _check_structure(N, net, X, Y_N, cost, timings):
+    """Checks 2–4: K_1 = K_1^σ = Y_N, the N²/4 edge neurons, Rank_σ = N²/4."""
+    from .decompose import rank_bounds
+    from .result import covariance_pair
+
+    n_edges = (N // 2) ** 2
+    K, Ks = covariance_pair(net, X)
+    eK, eS = _rel(K, Y_N), _rel(Ks, Y_N)
+    cov_tol = 1e-5
+    out = [("2 K_1 = K_1^σ = Y_N",
+            f"max|K_1 − Y_N| {eK:.1e}, max|K_1^σ − Y_N| {eS:.1e} (relative)",
+            f"≤ {cov_tol:g}" + ("" if cost == "interpolate" else " (MSE: not expected)"),
+            bool(eK <= cov_tol and eS <= cov_tol) if cost == "interpolate" else True)]
+    n_neur, n_edge, n_hit = _edge_structure(net, N)
+    out.append(("3 N²/4 edge neurons",
+                f"{n_neur} neurons, {n_edge} are edge indicators e_i + e_j (i ≤ N/2 < j), {n_hit} distinct edges",
+                f"{n_edges} neurons = {n_edges} distinct edges",
+                bool(n_neur == n_edges and n_edge == n_edges and n_hit == n_edges)))
+    t0 = time.perf_counter()
+    rb = rank_bounds(K, Ks, activation=_RELU, beta=0.0, Z=net.preactivations(X)[0].T, rtol=1e-7)
+    timings["rank bounds"] = time.perf_counter() - t0
+    out.append(("4 Rank_σ = N²/4",
+                f"{rb.lower} ≤ Rank_σ ≤ {rb.upper} ({rb.lower_reason.split(';')[0]})",
+                f"{n_edges} ≤ Rank_σ ≤ {n_edges}",
+                bool(rb.lower == n_edges and rb.upper == n_edges)))
+    return out
+
+
+def _check_mse(N, X, Y, lam, solver, solver_opts, exact, tol, bounds, notes, timings):
+    """Check 5 (Prop. 14): the MSE optimum at small λ uses the N²/4 edges, and Rank_σ ≥ N²/4."""
+    from .decompose import rank_bounds
+    from .result import covariance_pair, is_certified, relative_gap
+
+    n_edges = (N // 2) ** 2
+    up_m, mse_net, lb_m_exact, timings["mse network"] = _build_network(
+        X, Y, "mse", lam, solver, solver_opts, exact, notes, "mse")
+    bm = {"spectral dual": spectral_dual_bound(X, Y, cost="mse", lam=lam)}
+    if lb_m_exact is not None:
+        bm["exact-oracle dual"] = lb_m_exact
+    src = max(bm, key=bm.get)
+    lo_m = bm[src]
+    for k_, v_ in bm.items():
+        bounds[f"mse {k_}"] = v_
+    bounds["mse upper"] = up_m
+    gap_m = relative_gap(up_m, lo_m)
+    Km, Ksm = covariance_pair(mse_net, X)
+    rbm = rank_bounds(Km, Ksm, activation=_RELU, beta=0.0, Z=mse_net.preactivations(X)[0].T, rtol=1e-7)
+    I, J = _edges(N)
+    has_edges = bool(np.all(Ksm[I, J] > 1e-7 * np.max(np.abs(Ksm))))
+    n_m, _, n_hit_m = _edge_structure(mse_net, N)
+    checks = [("5a MSE optimum certified, uses the N²/4 edges",
+               f"λ = {lam:.3g}: UB {up_m:.10g}, LB {lo_m:.10g} ({src}), gap {gap_m:.1e}; {n_m} neurons, "
+               f"{n_hit_m} distinct edge neurons; bipartite edges in supp K_1^σ: {'all' if has_edges else 'NOT all'}",
+               f"gap ≤ {tol:g}, {n_edges} edge neurons, all edges in the support",
+               bool(is_certified(up_m, lo_m, src, tol) and has_edges and n_hit_m == n_edges))]
+    # rank_bounds' clique-cover bound needs a triangle-free support; at the MSE optimum the support
+    # of K_1^σ is measured, not assumed, so this check may stay open (passed=None).
+    tri_free = _triangle_free(np.abs(Ksm) > 1e-7 * np.max(np.abs(Ksm)))
+    checks.append(("5b Rank_σ ≥ N²/4 at the MSE optimum",
+                   f"rank_bounds: {rbm.lower} ≤ Rank_σ ≤ {rbm.upper}; support of K_1^σ "
+                   f"{'triangle-free' if tri_free else 'has triangles (clique-cover bound does not give N²/4)'}",
+                   f"Rank_σ ≥ {n_edges} certified by rank_bounds",
+                   True if rbm.lower >= n_edges else None))
+    return mse_net, checks
 
 
 # ------------------------------------------------------------------------------------------
