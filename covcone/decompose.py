@@ -30,6 +30,7 @@ import scipy.linalg as sla
 
 from .activations import Activation, require_homogeneous
 from .exceptions import CompressionError
+from .reformulations import min_norm_map
 from .network import Network
 from .validation import as_matrix, check_beta
 
@@ -409,12 +410,6 @@ def _sigma_rows(Z: np.ndarray, act: Activation, beta: float) -> np.ndarray:
     return np.vstack([act(Z), np.full((1, Z.shape[1]), beta)])
 
 
-def _min_norm(Znew: np.ndarray, Zs_prev: np.ndarray) -> np.ndarray:
-    """W = Znew (Zs_prev)^+, the min-norm solution of W Zs_prev = Znew."""
-    sol, *_ = np.linalg.lstsq(Zs_prev.T, Znew.T, rcond=None)
-    return sol.T
-
-
 def compress(network: Network, X, *, tol: float = 1e-10, rtol: float = 1e-8, strict: bool = True) -> CompressResult:
     r"""Compress a trained homogeneous network to at most ``N(N+1)`` neurons per hidden layer.
 
@@ -475,8 +470,8 @@ def compress(network: Network, X, *, tol: float = 1e-10, rtol: float = 1e-8, str
         Znew = dec.Z
         if Znew.shape[0] == 0:  # a dead layer: keep one zero neuron so shapes stay valid
             Znew = np.zeros((1, N))
-        weights[ell - 1] = _min_norm(Znew, Zs_prev)
-        weights[ell] = _min_norm(Zs[ell], _sigma_rows(Znew, act, beta))
+        weights[ell - 1] = _refit(Znew, Zs_prev)
+        weights[ell] = _refit(Zs[ell], _sigma_rows(Znew, act, beta))
         current = Network(weights, act, beta)
         out_err = _rel_err(current.forward(X).T, Yref)
         if out_err > rtol:
@@ -906,3 +901,8 @@ def rank_bounds(K, K_sigma, *, activation, beta: float = 0.0, Z=None, rtol: floa
     else:
         upper, why = m, f"{m} nonzero neurons given"
     return RankBounds(int(lower), int(upper), lower_reason, why)
+
+
+def _refit(Znew: np.ndarray, Zs_prev: np.ndarray) -> np.ndarray:
+    """``W = Znew (Zs_prev)^+`` (paper convention: neurons as rows), by :func:`min_norm_map`."""
+    return min_norm_map(Zs_prev.T, Znew.T)

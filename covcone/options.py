@@ -54,8 +54,14 @@ class ShallowOptions:
     client : dask.distributed.Client or None
         Split exact enumerations across the client's workers.
     oracle_time : float or None
-        Seconds the final anytime pricing bound may take when no exact oracle is affordable
-        (None: what the ``time_limit`` leaves, else 60 s).
+        Seconds the anytime pricing bound may take per call when no exact oracle is affordable
+        (None: what the ``time_limit`` leaves, else 10 s).
+    gradient_starts : int or None
+        Networks trained by Adam + L-BFGS (numpy, width ``gradient_width``) whose neurons start
+        the column generation (None: 2 when no exact oracle is affordable, else 0).  A start only:
+        the solve's network is never worse than the master over these neurons.
+    gradient_width : int
+        Hidden width of those networks.
     """
 
     max_rounds: int = 200
@@ -64,12 +70,17 @@ class ShallowOptions:
     init_columns: np.ndarray | None = None
     client: object = None
     oracle_time: float | None = None
+    gradient_starts: int | None = None
+    gradient_width: int = 100
 
     def __post_init__(self):
         check_positive_int(self.max_rounds, "max_rounds")
         check_positive_int(self.n_add, "n_add")
         check_positive_int(self.lifted_max_n, "lifted_max_n", minimum=0)
         check_positive_number(self.oracle_time, "oracle_time", allow_none=True)
+        if self.gradient_starts is not None:
+            check_positive_int(self.gradient_starts, "gradient_starts", minimum=0)
+        check_positive_int(self.gradient_width, "gradient_width")
         if self.init_columns is not None:
             C = np.asarray(self.init_columns)
             if np.iscomplexobj(C):

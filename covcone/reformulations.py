@@ -70,6 +70,16 @@ def _with_bias(H: np.ndarray, beta: float) -> np.ndarray:
     return np.hstack([H, np.full((H.shape[0], 1), beta)])
 
 
+def min_norm_map(H: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    r"""``W = Zᵀ (Hᵀ)^+`` in row form: the min-norm ``W`` with ``H Wᵀ = Z`` (least squares if none).
+
+    The one min-norm refit (paper §3.1: ``W_ℓ = Z_ℓ (Z_{ℓ-1}^σ)^+``), used by the deep solver,
+    the compression and the gradient starts; ``H`` is ``(N, n_in)``, ``Z`` is ``(N, n_out)``.
+    """
+    sol, *_ = np.linalg.lstsq(H, Z, rcond=None)
+    return sol.T
+
+
 def _svd_range(B: np.ndarray, rank_rtol: float | None):
     """``B = U S Vᵀ`` truncated to the numerical rank: returns (U_r, s_r, V_r)."""
     U, s, Vt = np.linalg.svd(B, full_matrices=False)

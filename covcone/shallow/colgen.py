@@ -128,6 +128,28 @@ def _initial_columns(setup, rng, n_random: int, init_columns) -> np.ndarray:
     return C if init_columns is None else np.vstack([init_columns, C])
 
 
+def _gradient_columns(run: _Run, problem) -> np.ndarray:
+    """Neurons of networks trained by Adam + L-BFGS (a start where no exact oracle is affordable:
+    at high input rank the network side is a matter of starting points)."""
+    from ..gradient import gradient_network
+    from .setup import columns_from_network
+
+    opts, s = run.opts, run.setup
+    n = opts.gradient_starts
+    if n is None:
+        n = 0 if (run.exact or not run.allow_anytime or s.cost == "interpolate") else 2
+    cols = []
+    for _ in range(n):
+        if run.out_of_time():
+            break
+        left = run.time_left()
+        deadline = None if left is None else time.perf_counter() + 0.25 * left
+        with np.errstate(all="ignore"):
+            net = gradient_network(problem, run.rng, width=opts.gradient_width, deadline=deadline)
+        cols.append(columns_from_network(s.X, net))
+    return np.vstack(cols) if cols else np.zeros((0, s.r))
+
+
 def _make_feasible(run: _Run, C):
     """Interpolation needs Ỹ in the span of the columns: add residual-correlated neurons.  The
     test is relative to ‖Ỹ‖ (free of units)."""
@@ -186,6 +208,7 @@ def _loop(run: _Run, C, bar) -> str:
     """Rounds of (master, pricing, bound) until the bounds meet, nothing prices out, or a limit."""
     s, opts = run.setup, run.opts
     idle = np.zeros(C.shape[0], dtype=int)  # consecutive rounds each column had zero weight
+    polishes = 0
     for it in range(opts.max_rounds):
         if run.out_of_time():
             return f"time limit of {run.time_limit:g} s reached"
@@ -208,8 +231,13 @@ def _loop(run: _Run, C, bar) -> str:
         if is_certified(run.best[0], lower_user, run.lower_from, run.rtol, run.atol):
             return f"bounds met after {it + 1} rounds"
         new = step.C[step.values > run.threshold * (1 + 1e-12)]
+        proven = step.exact or step.bound <= run.threshold
+        if new.shape[0] == 0 and not proven and polishes < 3 and not run.out_of_time():
+            # no oracle proof: move the input weights too (a joint L-BFGS polish in parameter space),
+            # then give the polished neurons to the master as columns
+            polishes += 1
+            new = _polished_columns(run, C, V)
         if new.shape[0] == 0:
-            proven = step.exact or step.bound <= run.threshold
             return "no neuron prices out (oracle value ≤ 2λ)" + (
                 "" if proven else f" by the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}")
         # fully corrective: keep the support and the new candidates.  A column idle (weight ≤ 1e-6·max;
@@ -220,6 +248,25 @@ def _loop(run: _Run, C, bar) -> str:
         C = np.vstack([C[keep], new])
         idle = np.concatenate([idle[keep], np.zeros(new.shape[0], dtype=int)])
     return f"reached the iteration limit ({opts.max_rounds} rounds)"
+
+
+def _polished_columns(run: _Run, C, V) -> np.ndarray:
+    """Columns of the best network after a joint L-BFGS polish, when that lowers its loss."""
+    from ..gradient import polish
+    from .setup import columns_from_network
+
+    s = run.setup
+    if s.cost == "interpolate":
+        return np.zeros((0, s.r))
+    upper, Cb, Vb, c0b = run.best
+    net = s.network(Cb, Vb, c0b)
+    left = run.time_left()
+    deadline = None if left is None else time.perf_counter() + 0.5 * left
+    with np.errstate(all="ignore"):
+        cand = polish(s.problem, net, maxiter=1000, deadline=deadline)
+    if not s.loss(cand) < upper * (1 - 0.1 * run.rtol):
+        return np.zeros((0, s.r))
+    return columns_from_network(s.X, cand)
 
 
 def _sdp_point_bound(run: _Run, problem, net_upper: float) -> None:
@@ -276,6 +323,9 @@ def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, act
     run = _Run(setup, opts, method=method, rtol=tol, atol=atol, solver=solver, solver_opts=solver_opts,
                time_limit=time_limit, rng=rng, verbose=verbose, oracle=oracle, linear_bounds=linear_bounds)
     C = _initial_columns(setup, rng, max(8, 2 * setup.r), opts.check_columns(setup.r))
+    t0 = time.perf_counter()
+    C = np.vstack([_gradient_columns(run, problem), C])
+    run.timings["starts"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     done = False
     if setup.cost == "interpolate":
