@@ -402,6 +402,30 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
             u[0], u[1], u[2] = 1.0, 0.0, 0.0
         return max(lam, 0.0)
 
+    @nb.njit(cache=True, inline="always")
+    def buffer_min(vals, q):
+        v = vals[q, 0]
+        for s in range(1, vals.shape[1]):
+            if vals[q, s] < v:
+                v = vals[q, s]
+        return v
+
+    @nb.njit(cache=True)
+    def in_cell(Ws, m, e, x0, x1, x2, u0, u1, u2, tol):
+        # exact test that u lies in the closed cell of the midpoint x: every crossing plane
+        # keeps its sign (walls scanned outwards from the arc, where violations are likeliest)
+        for o in range(m):
+            t = e % m + (o + 1) // 2 * (1 if o % 2 == 1 else -1)
+            t = t % m
+            zx = Ws[t, 0] * x0 + Ws[t, 1] * x1 + Ws[t, 2] * x2
+            zu = Ws[t, 0] * u0 + Ws[t, 1] * u1 + Ws[t, 2] * u2
+            if zx > 0:
+                if zu < -tol:
+                    return False
+            elif zu > tol:
+                return False
+        return True
+
     @nb.njit(cache=True)
     def sort_angles(h, m, order, bk, cntb):
         # order ← argsort(h[:m]), h in [0, π]: bucket pass then insertion sort (linear for spread
@@ -473,18 +497,19 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
             bk = np.empty(m, np.int64)
             cntb = np.empty(m + 1, np.int64)
             sort_angles(h, m, order, bk, cntb)
-            # events of the first half-turn in sorted order: angle, column, form change
+            # events of the first half-turn in sorted order: angle, column, form change, wall normal
             hs = np.empty(m)
-            js = np.empty(m, np.int64)
             Os = np.empty((m, 3, k))
+            Ws = np.empty((m, 3))
             for t in range(m):
                 s = order[t]
+                j = idx[s]
                 hs[t] = h[s]
-                js[t] = idx[s]
                 d = (a - b) if upf[s] else (b - a)
                 for r in range(3):
+                    Ws[t, r] = Bn[r, j]
                     for kk in range(k):
-                        Os[t, r, kk] = d * O3[idx[s], r, kk]
+                        Os[t, r, kk] = d * O3[j, r, kk]
             # largest gap (the gaps of the two half-turns are equal)
             gbest, ebest = -1.0, 0
             for e in range(m):
@@ -543,6 +568,9 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
                 lamm = -np.inf
                 hm = ang + 0.5 * length
                 cm, sm = np.cos(hm), np.sin(hm)
+                mid0 = cm * U[c, 0] + sm * V[c, 0]
+                mid1 = cm * U[c, 1] + sm * V[c, 1]
+                mid2 = cm * U[c, 2] + sm * V[c, 2]
                 for side in range(2):
                     tr = trp if side == 0 else trm
                     if tr <= cut:
@@ -570,10 +598,9 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
                             ew += m2
                         elif ew >= m2:
                             ew -= m2
-                        jw = js[ew - m if ew >= m else ew]
-                        w0, w1, w2 = Bn[0, jw], Bn[1, jw], Bn[2, jw]
-                        zm = (cm * U[c, 0] + sm * V[c, 0]) * w0 + (cm * U[c, 1] + sm * V[c, 1]) * w1 \
-                            + (cm * U[c, 2] + sm * V[c, 2]) * w2
+                        tw = ew - m if ew >= m else ew
+                        w0, w1, w2 = Ws[tw, 0], Ws[tw, 1], Ws[tw, 2]
+                        zm = mid0 * w0 + mid1 * w1 + mid2 * w2
                         gw = w0 * u[0] + w1 * u[1] + w2 * u[2]
                         if zm < 0:
                             gw = -gw
@@ -582,22 +609,36 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
                         if gw > tol:
                             okm = False
                         o += 1
-                    if okp:
-                        push(vals, pts, cnt, drop, q, lam, u[0], u[1], u[2])
-                    if okm:
-                        push(vals, pts, cnt, drop, q, lam, -u[0], -u[1], -u[2])
+                    for sgn in range(2):
+                        if not (okp if sgn == 0 else okm):
+                            continue
+                        sv = 1.0 if sgn == 0 else -1.0
+                        if cnt[q] == vals.shape[1] and lam <= buffer_min(vals, q):
+                            if lam > drop[q]:  # not kept, not verified: walk again if it matters
+                                drop[q] = lam
+                            continue
+                        if in_cell(Ws, m, e, mid0, mid1, mid2, sv * u[0], sv * u[1], sv * u[2], tol):
+                            push(vals, pts, cnt, drop, q, lam, sv * u[0], sv * u[1], sv * u[2])
                 if lamp <= cut or lamm <= cut:
                     continue  # the arc and its vertex lie in the closure of both cells
                 c0, s0 = np.cos(ang), np.sin(ang)
                 p0 = c0 * U[c, 0] + s0 * V[c, 0]
                 p1 = c0 * U[c, 1] + s0 * V[c, 1]
                 p2 = c0 * U[c, 2] + s0 * V[c, 2]
-                # vertex at the start of the arc: exact value from the arc's form
+                # vertex at the start of the arc: exact value from the arc's form; kept only if
+                # f does not increase from it along the arc (a maximiser is a local maximum)
+                d0 = -s0 * U[c, 0] + c0 * V[c, 0]
+                d1 = -s0 * U[c, 1] + c0 * V[c, 1]
+                d2 = -s0 * U[c, 2] + c0 * V[c, 2]
+                dtol = 1e-9 * (trp + trm)
                 val = 0.0
+                der = 0.0
                 for kk in range(k):
                     tv = p0 * T[0, kk] + p1 * T[1, kk] + p2 * T[2, kk]
+                    td = d0 * T[0, kk] + d1 * T[1, kk] + d2 * T[2, kk]
                     val += tv * tv
-                if val > cut:
+                    der += tv * td
+                if val > cut and der <= dtol:
                     push(vals, pts, cnt, drop, q, val, p0, p1, p2)
                 # the arc: 2 × 2 form in the circle's frame
                 g11 = 0.0
@@ -623,8 +664,23 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
                             dpsi -= TWO_PI * np.floor(dpsi / TWO_PI)
                             if dpsi <= length + tol or dpsi >= TWO_PI - tol:
                                 cp, sp = np.cos(psi + flip * np.pi), np.sin(psi + flip * np.pi)
-                                push(vals, pts, cnt, drop, q, lam, cp * U[c, 0] + sp * V[c, 0],
-                                     cp * U[c, 1] + sp * V[c, 1], cp * U[c, 2] + sp * V[c, 2])
+                                x0 = cp * U[c, 0] + sp * V[c, 0]
+                                x1 = cp * U[c, 1] + sp * V[c, 1]
+                                x2 = cp * U[c, 2] + sp * V[c, 2]
+                                # off the circle, into either cell, f must not increase
+                                gp = 0.0
+                                gm = 0.0
+                                for kk in range(k):
+                                    tx = x0 * T[0, kk] + x1 * T[1, kk] + x2 * T[2, kk]
+                                    tnp = 0.0
+                                    tnm = 0.0
+                                    for r in range(3):
+                                        tnp += nrm[c, r] * (T[r, kk] + Epc[r, kk])
+                                        tnm += nrm[c, r] * (T[r, kk] + Emc[r, kk])
+                                    gp += tx * tnp
+                                    gm += tx * tnm
+                                if gp <= dtol and -gm <= dtol:
+                                    push(vals, pts, cnt, drop, q, lam, x0, x1, x2)
             narcs[q] = count
 
     return walk
@@ -633,6 +689,18 @@ def _build_kernel():  # noqa: C901 (one fused loop on purpose)
 # ============================================================================================
 # r = 3: the driver
 # ============================================================================================
+def _dedupe(bound, cand):
+    """Drop repeated candidates (a vertex or cell met from several circles) before the O(N)
+    true evaluations; points equal to ~1e-9 are one point, the largest bound is kept."""
+    if bound.size < 2:
+        return bound, cand
+    order = np.argsort(-bound, kind="stable")
+    bound, cand = bound[order], cand[order]
+    _, first = np.unique(np.round(cand * 1e9), axis=0, return_index=True)
+    first = np.sort(first)
+    return bound[first], cand[first]
+
+
 def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16):
     r"""Exact ``max_{‖c‖=1} ‖Θᵀσ(Bᵀc)‖`` for ``B`` of rank 3 (docs/design.md, "The pricing
     oracle"; the paper's §3), ``O(N² log N)`` time, ``O(N · chunk)`` memory.
@@ -650,8 +718,17 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16
     value found so far, minus a rounding margin): it cannot hold a better point.  A face whose
     top eigenvector (either sign) is not in it is dropped too: a maximiser whose *minimal* face
     is that face would be such an eigenvector (:mod:`covcone.oracle`).  The arc test is exact
-    (angle in the arc); the cell test is necessary only (the side of the circle's own plane and
-    of the planes crossing the circle near the arc), so it never drops the maximiser's face.
+    (angle in the arc); the cell test is first the necessary one of the side of the circle's own
+    plane and of the planes crossing the circle near the arc, then (compiled walk) the exact one
+    against every crossing plane.  A maximiser is also a local maximum of f, so the compiled
+    walk drops a vertex from which f increases along the arc that starts there, and an arc's
+    point from which f increases into either cell (first-order tests on the cells' forms, with a
+    relative tolerance of 1e-9): necessary conditions, they never drop the maximiser.  What is
+    kept is a local maximum of its face, i.e. the best point of a distinct cell, arc or vertex.
+
+    The compiled walk keeps only candidates that lie in their faces, so their bound is their
+    value and they enter the pool without an ``O(N)`` evaluation; the numpy walk's cell test is
+    the necessary one only, so its candidates are evaluated in bound order with early stop.
 
     Circles are processed in chunks, those passing nearest the best point so far first, so the
     threshold rises early; after each chunk the surviving candidates are evaluated in bound
@@ -687,8 +764,13 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16
     todo, cap, first = classes.astype(np.int64), capacity, True
     while todo.size:
         redo = []
-        for s in range(0, todo.size, chunk):
-            I = todo[s : s + chunk]
+        # a few circles first (those through the warm start's best point): they raise the
+        # threshold before the bulk of the walk
+        bounds = [0] + [min(todo.size, 8 * 4**i) for i in range(8) if 8 * 4**i < min(chunk, todo.size)]
+        bounds += list(range(bounds[-1] + chunk if len(bounds) > 1 else chunk, todo.size, chunk)) + [todo.size]
+        bounds = sorted(set(bounds))
+        for s, e in zip(bounds[:-1], bounds[1:]):
+            I = todo[s:e]
             thr = pool.threshold
             cut = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
             vals = np.full((I.size, cap), -np.inf)
@@ -701,8 +783,11 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16
             if first:
                 n_faces += 4 * int(narcs.sum())
             keep = vals > -np.inf
-            bound, cand = vals[keep], pts[keep]
-            _evaluate_sorted(pool, bound, lambda idx, cand=cand: cand[idx], scale2)
+            bound, cand = _dedupe(vals[keep], pts[keep])
+            # every kept candidate lies in (the closure of) its face, where f² is the face's form:
+            # its bound is its value, no O(N) evaluation needed (the returned points are
+            # re-evaluated on the original data by max_group_norm)
+            pool.add(cand, np.sqrt(np.maximum(bound, 0.0)))
             redo.append(np.column_stack([I, drop]) if I.size else np.zeros((0, 2)))
         redo = np.vstack(redo)
         thr = pool.threshold
