@@ -41,6 +41,21 @@ def _circle_events(B2):
     return ang, mids
 
 
+def _add_sorted(pool, value2, cand, batch=256):
+    """Add exactly valued candidates (squared values ``value2``) to the pool best first, until
+    the pool is full and its threshold reaches the next value (the rest cannot enter it)."""
+    order = np.argsort(-value2, kind="stable")
+    start = 0
+    while start < order.size:
+        thr = pool.threshold
+        if np.isfinite(thr) and value2[order[start]] <= thr:
+            return
+        idx = order[start : start + batch]
+        pool.add(cand[idx], np.sqrt(np.maximum(value2[idx], 0.0)))
+        start += batch
+        batch = min(2 * batch, 65536)
+
+
 def _exact_low_group(Theta, B, a, b, pool):
     r"""r = 1: the two points ±1.  r = 2: the rays ±perp(b_i) and each arc's top eigenvector.
 
@@ -51,15 +66,15 @@ def _exact_low_group(Theta, B, a, b, pool):
     closure); a ray's value is exact from the arc that starts there (f is continuous).  The arc's
     top eigenvector is a candidate only if it lies in the arc (the minimal-face argument of
     :mod:`covcone.oracle`: a maximiser whose minimal face is an open arc is a top eigenvector of
-    that arc's form; otherwise it is a ray).  Candidates are evaluated in bound order with early
-    stop, so the ``O(N)`` true evaluations are only spent on faces that can matter.
+    that arc's form; otherwise it is a ray), and a ray only if f does not increase from it along
+    the arc that starts there.  Every candidate lies on its face, so its value is its form's
+    value: candidates enter the pool best first without an ``O(N)`` evaluation.
     """
     r, N = B.shape
     if r == 1:
         pool.add(np.array([[1.0], [-1.0]]))
         return 2
     k = Theta.shape[1]
-    scale2 = (max(abs(a), abs(b)) * float(np.sum(np.linalg.norm(B, axis=0) * np.linalg.norm(Theta, axis=1)))) ** 2
     pool.diversify(_DIVERSE_COS)
     alpha = np.arctan2(B[1], B[0])
     beta = np.mod(alpha - np.pi / 2, 2 * np.pi)  # − → + crossing of column j
@@ -78,8 +93,13 @@ def _exact_low_group(Theta, B, a, b, pool):
     T = np.cumsum(dlt[:, None] * O[col], axis=0) + dref @ O  # arc t: from event t to t + 1
     T = T.reshape(2 * N, 2, k)
     rays = np.column_stack([np.cos(ang), np.sin(ang)])
-    vals = np.einsum("nr,nrk->nk", rays, T)
-    vals = np.einsum("nk,nk->n", vals, vals)
+    tang = np.column_stack([-np.sin(ang), np.cos(ang)])
+    tr = np.einsum("nr,nrk->nk", rays, T)
+    vals = np.einsum("nk,nk->n", tr, tr)
+    # a ray is kept only if f does not increase from it into the arc that starts there (a
+    # maximiser is a local maximum: necessary condition, relative tolerance 1e-9)
+    der = np.einsum("nk,nk->n", tr, np.einsum("nr,nrk->nk", tang, T))
+    ray_ok = der <= 1e-9 * np.einsum("nrk,nrk->n", T, T)
     lam, u = _top_eig(T)
     psi = np.mod(np.arctan2(u[:, 1], u[:, 0]) - ang, 2 * np.pi)
     tol = 1e-10
@@ -87,9 +107,10 @@ def _exact_low_group(Theta, B, a, b, pool):
     in_p = valid & ((psi <= gaps + tol) | (psi >= 2 * np.pi - tol))
     psi_m = np.mod(psi + np.pi, 2 * np.pi)
     in_m = valid & ((psi_m <= gaps + tol) | (psi_m >= 2 * np.pi - tol))
-    cand = np.vstack([rays, u[in_p], -u[in_m]])
-    bound = np.concatenate([vals, lam[in_p], lam[in_m]])
-    _evaluate_sorted(pool, bound, lambda idx: cand[idx], scale2)
+    # every candidate lies on its face, where f² is the face's form: its bound is its value
+    cand = np.vstack([rays[ray_ok], u[in_p], -u[in_m]])
+    value2 = np.concatenate([vals[ray_ok], lam[in_p], lam[in_m]])
+    _add_sorted(pool, value2, cand)
     return 2 * N + int(np.sum(valid))
 
 
