@@ -97,15 +97,19 @@ def scaling(sizes, ks, n_best, seed, no_numba):
         for N in sizes:
             code = ("import json, sys; sys.path.insert(0, %r); import bench_oracle as b; "
                     "print(json.dumps(b.one_call(%d, %d, %d, %d)))" % (os.path.dirname(os.path.abspath(__file__)), N, k, n_best, seed))
-            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            # run from the benchmarks folder: covcone comes from PYTHONPATH / the install, not the cwd
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                                 cwd=os.path.dirname(os.path.abspath(__file__)))
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(f"{k:>2} {N:>6} {row['wall_s']:9.2f} {row['cpu_s']:8.2f} {row['traced_peak_MB']:10.1f} "
                   f"{row['peak_rss_MB']:12.0f} {row['evaluated']:>10} {row['load']:5.1f}", flush=True)
-        pts = np.array([(r["N"], r["wall_s"]) for r in rows if r["k"] == k])
+        pts = np.array([(r["N"], r["wall_s"], r["cpu_s"]) for r in rows if r["k"] == k])
         if len(pts) >= 2:
-            pexp = np.polyfit(np.log(pts[:, 0]), np.log(pts[:, 1]), 1)[0]
-            print(f"   k = {k}: fitted exponent p (wall ≈ c·N^p, N = {int(pts[0, 0])}…{int(pts[-1, 0])}): {pexp:.2f}")
+            pw = np.polyfit(np.log(pts[:, 0]), np.log(pts[:, 1]), 1)[0]
+            pc = np.polyfit(np.log(pts[:, 0]), np.log(pts[:, 2]), 1)[0]
+            print(f"   k = {k}: fitted exponent p (t ≈ c·N^p, N = {int(pts[0, 0])}…{int(pts[-1, 0])}): "
+                  f"wall {pw:.2f}, cpu {pc:.2f}")
     return rows
 
 
