@@ -91,15 +91,18 @@ def scaling(sizes, ks, n_best, seed, no_numba):
     if no_numba:
         env["COVCONE_NO_NUMBA"] = "1"
     rows = []
-    print(f"one exact oracle call, r = 3, ReLU, n_best = {n_best}, walk: {'numpy' if no_numba else 'compiled if available'}")
-    print(f"{'k':>2} {'N':>6} {'wall [s]':>9} {'cpu [s]':>8} {'traced MB':>10} {'peak RSS MB':>12} {'evaluated':>10} {'load':>5}")
+    walk = "numpy" if no_numba else "compiled if available"
+    print(f"one exact oracle call, r = 3, ReLU, n_best = {n_best}, walk: {walk}")
+    print(f"{'k':>2} {'N':>6} {'wall [s]':>9} {'cpu [s]':>8} {'traced MB':>10} {'peak RSS MB':>12} "
+          f"{'evaluated':>10} {'load':>5}")
     for k in ks:
         for N in sizes:
-            code = ("import json, sys; sys.path.insert(0, %r); import bench_oracle as b; "
-                    "print(json.dumps(b.one_call(%d, %d, %d, %d)))" % (os.path.dirname(os.path.abspath(__file__)), N, k, n_best, seed))
+            here = os.path.dirname(os.path.abspath(__file__))
+            code = (f"import json, sys; sys.path.insert(0, {here!r}); import bench_oracle as b; "
+                    f"print(json.dumps(b.one_call({N}, {k}, {n_best}, {seed})))")
             # run from the benchmarks folder: covcone comes from PYTHONPATH / the install, not the cwd
             out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                                 cwd=os.path.dirname(os.path.abspath(__file__)))
+                                 cwd=here)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(f"{k:>2} {N:>6} {row['wall_s']:9.2f} {row['cpu_s']:8.2f} {row['traced_peak_MB']:10.1f} "

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from covcone.activations import absolute, leaky_relu, linear, relu
-from covcone.oracle import group_norms, max_group_norm
-from covcone.oracle import lowrank
+from covcone.oracle import group_norms, lowrank, max_group_norm
 from covcone.oracle._kernels import _DIVERSE_COS, _Pool
 
 ACTS = [relu, leaky_relu(0.2), absolute, linear, (0.5, -2.0)]

@@ -19,12 +19,22 @@ directly from an interior point; O(N) per face, N × N tables: small N only).
 """
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
 
-from ._kernels import (_ANGLE_TOL, _DIVERSE_COS, _PARALLEL_TOL, _WALL_OFFSETS, _evaluate_sorted, _margin,
-                       _top_eig, _unit_rows)
+from ._kernels import (
+    _ANGLE_TOL,
+    _DIVERSE_COS,
+    _PARALLEL_TOL,
+    _WALL_OFFSETS,
+    _evaluate_sorted,
+    _margin,
+    _top_eig,
+    _unit_rows,
+)
+
 
 # ============================================================================================
 # r ≤ 2
@@ -242,9 +252,9 @@ def _r3_arcs(B, U, V, I, J, a, b):
 def _r3_numpy_chunk(circ, Theta, B, a, b, pool, scale2, I, J):
     r"""The walk of :func:`_exact_r3_group` on the circles ``I`` (numpy, vectorised): all arcs'
     forms by cumulative sums, bounds, membership tests, then bound-ordered evaluation."""
-    N, k = Theta.shape
+    k = Theta.shape[1]
     O, BnT = circ.O, circ.Bn.T
-    c, mm = J.shape
+    mm = J.shape[1]
     ang, col, dlt, gaps, dref = _r3_arcs(B, circ.U, circ.V, I, J, a, b)
     T = np.cumsum(dlt[:, :, None] * O[col], axis=1)
     T += np.einsum("cm,cmq->cq", dref, O[J])[:, None, :]
@@ -405,7 +415,7 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16
         bounds = [0] + [min(todo.size, 8 * 4**i) for i in range(8) if 8 * 4**i < min(chunk, todo.size)]
         bounds += list(range(bounds[-1] + chunk if len(bounds) > 1 else chunk, todo.size, chunk)) + [todo.size]
         bounds = sorted(set(bounds))
-        for s, e in zip(bounds[:-1], bounds[1:]):
+        for s, e in itertools.pairwise(bounds):
             I = todo[s:e]
             thr = pool.threshold
             cut = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
