@@ -7,7 +7,6 @@ import numba as nb
 import numpy as np
 
 
-
 @nb.njit(cache=True, inline="always")
 def push(vals, pts, cnt, drop, q, val, p0, p1, p2):
     L = vals.shape[1]
@@ -20,11 +19,9 @@ def push(vals, pts, cnt, drop, q, val, p0, p1, p2):
             if vals[q, s] < vals[q, i]:
                 i = s
         if vals[q, i] >= val:
-            if val > drop[q]:
-                drop[q] = val
+            drop[q] = max(drop[q], val)
             return
-        if vals[q, i] > drop[q]:
-            drop[q] = vals[q, i]
+        drop[q] = max(drop[q], vals[q, i])
     vals[q, i] = val
     pts[q, i, 0] = p0
     pts[q, i, 1] = p1
@@ -113,8 +110,7 @@ def top3(T, k, u, M, W, need_vec):
 def buffer_min(vals, q):
     v = vals[q, 0]
     for s in range(1, vals.shape[1]):
-        if vals[q, s] < v:
-            v = vals[q, s]
+        v = min(v, vals[q, s])
     return v
 
 @nb.njit(cache=True)
