@@ -7,8 +7,13 @@ import numpy as np
 MAX_SIGN_PATTERNS = 2_000_000
 _ANGLE_TOL = 1e-12  # arcs shorter than this (radians) are ties of concurrent planes: skipped
 _PARALLEL_TOL = 1e-12  # ‖b̂_i × b̂_j‖ below this: the two planes coincide
-_DISTINCT_COS = 1.0 - 1e-9
-_WALL_OFFSETS = np.arange(-3, 5)  # planes crossing a great circle near an arc: cell pre-test  # candidates closer than this cosine are the same direction
+_DISTINCT_COS = 1.0 - 1e-9  # candidates closer than this cosine are the same direction
+# the exact low-rank oracles return, for n_best > 1, candidates at least this far apart (≈ 0.01 rad):
+# the best point of each of many regions of the sphere, not near-copies of the maximiser
+_DIVERSE_COS = float(np.cos(1e-2))
+_EVAL_ENTRIES = 4_000_000  # candidates × N evaluated at once (memory of one true-value batch)
+# planes crossing a great circle near an arc (event offsets, nearest first): the cell pre-test
+_WALL_OFFSETS = np.array([0, 1, -1, 2, -2, 3, -3, 4])
 
 
 def exact_affordable(r: int, N: int) -> bool:
@@ -154,6 +159,16 @@ class _Pool:
         self.C = np.zeros((0, B.shape[0]))
         self.v = np.zeros(0)
         self.n_evaluated = 0
+        self.distinct_cos = _DISTINCT_COS
+
+    def diversify(self, cos):
+        """Keep only candidates whose pairwise cosines are below ``cos`` (re-selects the pool).
+        The best candidate is always kept, so the pool's maximum is unchanged."""
+        self.distinct_cos = min(self.distinct_cos, float(cos))
+        C, v = self.C, self.v
+        self.C, self.v = self.C[:0], self.v[:0]
+        if C.shape[0]:
+            self.add(C, v)
 
     @property
     def threshold(self) -> float:
@@ -171,7 +186,9 @@ class _Pool:
             return
         C = _unit_rows(C)
         if values is None:
-            values = _norms(self.Theta, self.B, self.a, self.b, C)
+            step = max(1, _EVAL_ENTRIES // self.B.shape[1])
+            values = np.concatenate([_norms(self.Theta, self.B, self.a, self.b, C[s : s + step])
+                                     for s in range(0, C.shape[0], step)])
             self.n_evaluated += C.shape[0]
         allC = np.vstack([self.C, C])
         allv = np.concatenate([self.v, values])
@@ -182,7 +199,7 @@ class _Pool:
             return
         keep = []
         for i in order:
-            if keep and np.max(allC[keep] @ allC[i]) > _DISTINCT_COS:
+            if keep and np.max(allC[keep] @ allC[i]) > self.distinct_cos:
                 continue
             keep.append(i)
             if len(keep) == self.n_best:
@@ -212,5 +229,5 @@ def _evaluate_sorted(pool, bounds, make_candidates, scale2, batch=64):
         idx = keep[start : start + batch]
         pool.add(make_candidates(idx))
         start += batch
-        batch = min(4 * batch, 4096)
+        batch = min(4 * batch, 4096, max(64, _EVAL_ENTRIES // max(1, pool.B.shape[1])))
 
