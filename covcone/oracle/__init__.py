@@ -329,7 +329,7 @@ def max_group_norm(
             except BudgetExceeded as exc:
                 stats = {"budget": str(exc)}
                 method = f"branch and bound (vertex enumeration stopped: {exc})"
-        else:
+        elif _method is None:
             stats = {"budget": f"vertex enumeration over budget: ~{face_count(planes.H, rho):.3g} forms"}
             method = f"branch and bound (vertex enumeration over budget: rank {rho}, {planes.H} planes)"
         if not is_exact:
