@@ -22,7 +22,13 @@ simplex, so ``f(c) = f(x)/‖x‖ ≤ Σ λ_i f(v_i)/‖x‖ ≤ max_i f(v_i)/κ
 ``κ ≥ min_{x∈aff(v_i)} ‖x‖ = (1ᵀ(VVᵀ)⁻¹1)^{-1/2}`` (the affine hull contains the convex hull) and
 ``κ² ≥ min_{i,l} v_iᵀv_l`` (``‖x‖² = Σ λ_iλ_l v_iᵀv_l ≥ min v_iᵀv_l·(Σλ)²``).  A second bound splits
 ``f``: ``max ‖Mᵀc‖ ≤ ‖M‖₂`` and the convex part ``Σ_X`` by the same ray argument, so
-``max_{c∈R,‖c‖=1} ‖F(c)‖ ≤ min(max_i f(v_i), ‖M‖₂κ + max_i f_X(v_i))/κ``.  Sign slack: a plane
+``max_{c∈R,‖c‖=1} ‖F(c)‖ ≤ min(max_i f(v_i), ‖M‖₂κ + max_i f_X(v_i))/κ``.  For one output
+(``k = 1``, ``η_j`` scalars) the signs of the ``η_j`` are used instead of the triangle inequality:
+``F(c) = mᵀc + Σ_X η_j|t_j|`` lies between ``mᵀc − Σ_{η_j<0}|η_j||t_j|`` and
+``mᵀc + Σ_{η_j>0} η_j|t_j|``, so ``|F(c)| ≤ max(f⁺(c), f⁻(c))`` with the convex, 1-homogeneous
+``f^± = ±mᵀc + Σ_{X, ±η_j>0} |η_j||t_j|``, bounded by ``max(0, max_i f^±(v_i))/κ`` (if the ray maximum
+``F*`` of a convex 1-homogeneous function is negative, ``f(x)/‖x‖ ≤ F*/‖x‖ ≤ F*`` as ``‖x‖ ≤ 1``), or by
+``‖m‖ + max_i Σ_{X, ±η_j>0}|η_j||t_j(v_i)|/κ``.  Sign slack: a plane
 classified in ``P`` may have ``n_jᵀc ≥ −τ/κ`` on ``R``; using ``w⁺`` there instead of ``w⁻`` changes
 ``F`` by at most ``(τ/κ)·2‖η_j‖``, so ``2τΣ_j‖η_j‖/κ`` is added (``τ = 1e-12``), and the bound is
 padded by a relative ``1e-12`` for rounding.
@@ -91,6 +97,8 @@ class _Data:
         mu = 0.5 * (planes.Wp + planes.Wm)
         eta = 0.5 * (planes.Wp - planes.Wm)
         self.etan = np.linalg.norm(eta, axis=1)
+        if k == 1:  # sign-aware bound (module docstring)
+            self.etap, self.etam = np.maximum(eta[:, 0], 0.0), np.maximum(-eta[:, 0], 0.0)
         self.Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, r * k)
         self.Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, r * k)
         self.Emu = (n[:, :, None] * mu[:, None, :]).reshape(H, r * k)
@@ -116,7 +124,15 @@ def _bound(d: _Data, V):
     with np.errstate(divide="ignore", invalid="ignore"):
         b1 = (fM + fX).max(axis=1) / kap
         b2 = np.sqrt(lam) + fX.max(axis=1) / kap
-        bound = np.minimum(b1, b2) + d.pad_sum / kap
+        bound = np.minimum(b1, b2)
+        if d.k == 1:
+            A = np.abs(P) * cross[:, None, :]
+            fXp, fXm = A @ d.etap, A @ d.etam
+            mv = MV[:, :, 0]
+            b3 = np.maximum(np.maximum((mv + fXp).max(axis=1), (fXm - mv).max(axis=1)), 0.0) / kap
+            b4 = np.sqrt(lam) + np.maximum(fXp.max(axis=1), fXm.max(axis=1)) / kap
+            bound = np.minimum(bound, np.minimum(b3, b4))
+        bound = bound + d.pad_sum / kap
     bound = np.where(kap > 0, bound * (1 + 1e-12), np.inf)
     return bound, M, cross.sum(axis=1), u, cross
 
