@@ -122,7 +122,9 @@ def test_vertices_agree_with_sign_patterns_default_path():
     B = data_basis(X)
     Theta = rng.standard_normal((16, 1))
     res = max_group_norm(Theta, B, relu)
-    assert res.method == "vertices" and res.exact and oracle_path(4, 16) == "vertices"
+    assert res.method in ("vertices", "branch and bound, closed") and res.exact
+    assert oracle_path(4, 16) == "vertices"
+    assert max_group_norm(Theta, B, relu, _method="vertices").value == pytest.approx(res.value, rel=1e-9)
     s = true_value(Theta, B, 1.0, 0.0, sphere(4, 200000, rng))
     assert res.value >= s.max() - 1e-12
     bb = max_group_norm(Theta, B, relu, _method="branch and bound", max_nodes=2000)
@@ -209,10 +211,15 @@ def test_budget_overrun_falls_back_and_says_so():
     rng = np.random.default_rng(6)
     B = data_basis(rng.standard_normal((30, 3)))
     Theta = rng.standard_normal((30, 2))
-    exact = max_group_norm(Theta, B, relu)
+    exact = max_group_norm(Theta, B, relu, _method="vertices")
     assert exact.exact and exact.method == "vertices"
+    auto = max_group_norm(Theta, B, relu)
+    assert auto.exact and auto.value == pytest.approx(exact.value, rel=1e-9)
     over = max_group_norm(Theta, B, relu, max_faces=10, max_nodes=50)
-    assert over.method.startswith("branch and bound") and "budget" in over.stats
+    assert over.method.startswith("branch and bound") and "budget" in over.stats and not over.exact
+    forced = max_group_norm(Theta, B, relu, _method="vertices", max_faces=10, max_nodes=50)
+    assert "vertex enumeration stopped" in forced.method and "budget" in forced.stats
+    assert forced.bound >= exact.value * (1 - 1e-12)
     assert over.bound >= exact.value * (1 - 1e-12) and over.value <= exact.value * (1 + 1e-12)
     quick = max_group_norm(Theta, B, relu, time_limit=1e-4)
     assert "time limit" in quick.method or quick.exact

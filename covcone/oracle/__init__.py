@@ -71,9 +71,10 @@ def oracle_path(r: int, N: int, max_faces: float | None = None) -> str:
     merging parallel columns, so the vertex path may run where this says branch and bound is
     not needed, never the reverse).
 
-    Returns one of ``"arrangement r<=3"``, ``"sign patterns 3^N"``, ``"vertices"`` (exact, all
-    ranks, ``2·C(N, r−1)·3^{r−1}`` ≤ ``max_faces`` forms) or ``"branch and bound"`` (anytime:
-    exact only if the tree closes within the time limit; always a valid upper bound)."""
+    Returns one of ``"arrangement r<=3"``, ``"sign patterns 3^N"``, ``"vertices"`` (exact at
+    any rank: the branch and bound first, then, if it has not closed, the vertex enumeration,
+    ``2·C(N, r−1)·3^{r−1}`` ≤ ``max_faces`` forms) or ``"branch and bound"`` (anytime: exact only
+    if the tree closes within the time limit; always a valid upper bound)."""
     r, N = int(r), int(N)
     budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
     if r <= 3:
@@ -167,6 +168,53 @@ def group_norms(Theta, B, activation, C) -> np.ndarray:
     return out[0] if Cm.ndim == 1 else out
 
 
+def _bnb_time(time_limit, max_nodes, t_start, share=1.0):
+    """Seconds for a branch-and-bound phase: ``share`` of what is left of ``time_limit`` (at least
+    a root pass), ``DEFAULT_BNB_SECONDS`` when neither a time limit nor a node budget is given."""
+    if time_limit is None:
+        return DEFAULT_BNB_SECONDS if max_nodes is None else None
+    return max(share * (time_limit - (time.perf_counter() - t_start)), 1e-3)
+
+
+def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start):
+    r"""Input rank ≥ 4 beyond ``3^N``: the branch and bound first (it closes in about a second at
+    rank 4 with a few hundred columns), then, if it did not close and the vertex enumeration is
+    within ``max_faces``, the enumeration with the time that is left (exact); a budget overrun
+    keeps the branch-and-bound bound and says so.  ``method`` may force one path (tests).
+    Returns (method, exact, bound, n_faces, stats)."""
+    stats, bound, n_faces = {}, None, 0
+    budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
+    affordable = face_count(planes.H, rho) <= budget
+    run_vertices = method == "vertices" or (method == "auto rank>=4" and affordable)
+    if method != "vertices":
+        share = 0.5 if run_vertices and time_limit is not None else 1.0
+        st = bnb_group(planes, pool, time_limit=_bnb_time(time_limit, max_nodes, t_start, share),
+                       max_nodes=max_nodes)
+        stats.update(st)
+        bound = min(st["bound"], spectral)
+        if st["closed"]:
+            return "branch and bound, closed", True, bound, 0, stats
+        if not run_vertices:
+            if method == "auto rank>=4":
+                stats["budget"] = f"vertex enumeration over budget: ~{face_count(planes.H, rho):.3g} forms"
+                return (f"branch and bound ({st['reason']}; vertex enumeration over budget: rank {rho}, "
+                        f"{planes.H} planes)"), False, bound, 0, stats
+            return f"branch and bound ({st['reason']})", False, bound, 0, stats
+    try:
+        vs = exact_vertices_group(planes, pool, scale2, time_limit=time_limit, max_faces=max_faces, t0=t_start)
+    except BudgetExceeded as exc:
+        stats["budget"] = str(exc)
+        if bound is None:  # forced vertices: a branch-and-bound pass for a valid bound
+            st = bnb_group(planes, pool, time_limit=_bnb_time(time_limit, max_nodes, t_start), max_nodes=max_nodes)
+            stats.update(st)
+            bound = min(st["bound"], spectral)
+            if st["closed"]:
+                return f"branch and bound, closed (vertex enumeration stopped: {exc})", True, bound, 0, stats
+        return f"branch and bound (vertex enumeration stopped: {exc})", False, bound, 0, stats
+    stats.update(vs)
+    return "vertices", True, None, int(vs["forms"]), stats
+
+
 def max_group_norm(
     Theta,
     B,
@@ -230,10 +278,12 @@ def max_group_norm(
 
     * ρ ≤ 2: rays and arcs, all evaluated; ρ = 3: the arrangement's great circles, ``O(N²)`` faces;
     * ρ ≥ 4, ``3^N ≤ 2·10⁶``: all sign patterns in ``{−, 0, +}^N``;
-    * ρ ≥ 4, else: the vertices of the arrangement (:mod:`covcone.oracle.vertices`) when their
-      face count is within ``max_faces``, otherwise — or when the budget or ``time_limit`` is
-      overrun — the anytime branch and bound (:mod:`covcone.oracle.bnb`): ``exact`` only if
-      its tree closes, and its valid bound in ``bound``.
+    * ρ ≥ 4, else: the anytime branch and bound (:mod:`covcone.oracle.bnb`; half of
+      ``time_limit`` when the enumeration may follow, else all of it) — exact when its tree
+      closes; if it does not and the vertices of the arrangement (:mod:`covcone.oracle.vertices`)
+      are within ``max_faces``, their enumeration with the time left (exact).  Otherwise, or when
+      the enumeration overruns its budget or ``time_limit`` (``method`` and ``stats["budget"]`` say
+      so), ``exact`` is False and ``bound`` holds the branch-and-bound bound.
 
     Examples
     --------
@@ -293,9 +343,7 @@ def max_group_norm(
         elif _sign_patterns_affordable(rho, Nk):
             method = "sign patterns 3^N"
         else:
-            planes = Planes(Tk, Bk, a, b)
-            budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
-            method = "vertices" if face_count(planes.H, rho) <= budget else "branch and bound"
+            method = "auto rank>=4"
     n_faces = 0
     bound = None
     stats = {}
@@ -314,37 +362,13 @@ def max_group_norm(
         else:
             n_faces = _exact_3n_group(Tk, Bk, a, b, pool, scale2, client=client)
         is_exact = True
-    elif method in ("vertices", "branch and bound"):
+    elif method in ("vertices", "branch and bound", "auto rank>=4"):
         if rho < 3:
             raise ValueError(f"_method={method!r} needs rank(B) ≥ 3")
         planes = Planes(Tk, Bk, a, b) if planes is None else planes
         _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
-        is_exact = False
-        if method == "vertices":
-            try:
-                stats = exact_vertices_group(planes, pool, scale2, time_limit=time_limit, max_faces=max_faces,
-                                             t0=t_start)
-                n_faces = stats["forms"]
-                is_exact = True
-            except BudgetExceeded as exc:
-                stats = {"budget": str(exc)}
-                method = f"branch and bound (vertex enumeration stopped: {exc})"
-        elif _method is None:
-            stats = {"budget": f"vertex enumeration over budget: ~{face_count(planes.H, rho):.3g} forms"}
-            method = f"branch and bound (vertex enumeration over budget: rank {rho}, {planes.H} planes)"
-        if not is_exact:
-            if time_limit is None and max_nodes is None:
-                tl = DEFAULT_BNB_SECONDS
-            elif time_limit is None:
-                tl = None
-            else:  # at least a root pass even when the enumeration used up the time
-                tl = max(time_limit - (time.perf_counter() - t_start), 1e-3)
-            st = bnb_group(planes, pool, time_limit=tl, max_nodes=max_nodes)
-            stats.update(st)
-            bound = min(st["bound"], spectral)
-            is_exact = bool(st["closed"])
-            if is_exact:
-                method += ", closed"
+        method, is_exact, bound, n_faces, stats = _rank4_paths(
+            method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start)
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:
             raise ValueError("_method='naive' needs rank(B) ≤ 3")
