@@ -17,7 +17,7 @@ time.  Results go to ``bench_oracle_rank.json`` next to this file.
 Usage::
 
     python benchmarks/bench_oracle_rank.py --quick   # ≤ 2 min
-    python benchmarks/bench_oracle_rank.py           # exact runs up to 10 min each
+    python benchmarks/bench_oracle_rank.py           # exact runs up to 5 min each
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def main(argv=None):
         bnb_times = (10.0,) if args.quick else (10.0, 60.0)
         if args.quick and name not in ("rank 4, N = 200", "rank 6, N = 50", "rank 11, diabetes N = 100"):
             continue
-        rows.append(run(name, B, k, np.random.default_rng(1), 600.0, bnb_times, do_exact))
+        rows.append(run(name, B, k, np.random.default_rng(1), 300.0, bnb_times, do_exact))
     out = Path(__file__).with_suffix(".json")
     out.write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=1, default=float))
     print(f"wrote {out}")
