@@ -27,8 +27,13 @@ face's top eigenvalue bounds the objective on the face's closure.  The exact ora
 
 Enumerations: ``r ≤ 3`` (after reducing ``B`` to its rank) by the geometry of the arrangement —
 ``O(N^{r-1})`` faces, vectorised with cumulative rank-one updates along each great circle —
-and any ``r`` for small ``N`` by the ``3^N`` sign patterns in ``{−, 0, +}^N``.  Otherwise a
-multi-start local search (exact only in name: it proves nothing) is used.
+and any ``r`` for small ``N`` by the ``3^N`` sign patterns in ``{−, 0, +}^N``.  At rank ≥ 4 the
+anytime branch and bound over simplicial cones (:mod:`covcone.oracle.bnb`) gives a valid upper
+bound at any moment and the exact value when its tree closes, and the enumeration of the faces
+around every vertex of the arrangement (:mod:`covcone.oracle.vertices`, ``C(N, r−1)`` vertices)
+is exact at any rank within its budget.  The multi-start local search with sampled activation
+patterns (:mod:`covcone.oracle.heuristic`) proves nothing; its result carries the cheap bound
+:func:`spectral_group_bound`.
 """
 from __future__ import annotations
 
