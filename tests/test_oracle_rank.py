@@ -64,7 +64,10 @@ def test_vertices_high_rank_match_reference(r):
     B = rng.standard_normal((r, N))
     Theta = rng.standard_normal((N, 2))
     for act in (relu, (0.5, -2.0)):
-        check_exact(max_group_norm(Theta, B, act, _method="vertices", n_starts=0), Theta, B, act)
+        ref = check_exact(max_group_norm(Theta, B, act, _method="vertices", n_starts=0), Theta, B, act)
+        for nodes in (1, 300):  # the branch-and-bound bound (κ-free term from rank 7) is valid
+            bb = max_group_norm(Theta, B, act, _method="branch and bound", max_nodes=nodes, n_starts=0)
+            assert bb.bound >= ref * (1 - 1e-12) and bb.value <= ref * (1 + 1e-12)
 
 
 def degenerate_cases(rng):

@@ -28,7 +28,8 @@ simplex, so ``f(c) = f(x)/‖x‖ ≤ Σ λ_i f(v_i)/‖x‖ ≤ max_i f(v_i)/κ
 ``mᵀc + Σ_{η_j>0} η_j|t_j|``, so ``|F(c)| ≤ max(f⁺(c), f⁻(c))`` with the convex, 1-homogeneous
 ``f^± = ±mᵀc + Σ_{X, ±η_j>0} |η_j||t_j|``, bounded by ``max(0, max_i f^±(v_i))/κ`` (if the ray maximum
 ``F*`` of a convex 1-homogeneous function is negative, ``f(x)/‖x‖ ≤ F*/‖x‖ ≤ F*`` as ``‖x‖ ≤ 1``), or by
-``‖m‖ + max_i Σ_{X, ±η_j>0}|η_j||t_j(v_i)|/κ``.  Sign slack: a plane
+``‖m‖ + max_i Σ_{X, ±η_j>0}|η_j||t_j(v_i)|/κ``.  At rank ≥ 7 a bound free of ``κ`` is added:
+``‖Σ_X |t_j|η_j‖ ≤ ‖η_X‖_F·‖N_Xᵀc‖ ≤ ‖η_X‖_F·‖N_X‖₂`` (:func:`_cross_spectral`).  Sign slack: a plane
 classified in ``P`` may have ``n_jᵀc ≥ −τ/κ`` on ``R``; using ``w⁺`` there instead of ``w⁻`` changes
 ``F`` by at most ``(τ/κ)·2‖η_j‖``, so ``2τΣ_j‖η_j‖/κ`` is added (``τ = 1e-12``), and the bound is
 padded by a relative ``1e-12`` for rounding.
@@ -58,6 +59,7 @@ _TAU = 1e-12
 _EXACT_LEAF_MAX_R = 8
 _EXACT_LEAF_MAX_CONSTRAINTS = 9  # r facets + crossing planes: 2^9 faces per sign pattern
 _MAX_ORTHANT_R = 14
+_CROSS_SPECTRAL_MIN_R = 7
 
 
 def _root_cones(r):
@@ -105,6 +107,21 @@ class _Data:
         self.pad_sum = 2.0 * _TAU * float(self.etan.sum())
 
 
+def _cross_spectral(d: _Data, cross):
+    r"""``max_{‖c‖=1} ‖Σ_{j∈X} |n_jᵀc| η_j‖ ≤ ‖η_X‖_F·‖N_X‖₂`` (Cauchy–Schwarz; ``N_X`` the crossing
+    normals); for one output ``max(‖η⁺_X‖·‖N_{X+}‖₂, ‖η⁻_X‖·‖N_{X−}‖₂)`` over the planes with
+    ``±η_j > 0`` (the sum lies between ``−Σ_{X−}`` and ``Σ_{X+}``)."""
+    cf = cross.astype(float)
+    groups = [(d.etap, d.etap > 0), (d.etam, d.etam > 0)] if d.k == 1 else [(d.etan, d.etan > 0)]
+    out = np.zeros(cross.shape[0])
+    for w, on in groups:
+        mask = cf * on[None, :]
+        G = np.einsum("lj,jr,js->lrs", mask, d.n, d.n, optimize=True)  # N_X N_Xᵀ
+        nN = np.sqrt(np.maximum(np.linalg.eigvalsh(G)[:, -1], 0.0))
+        out = np.maximum(out, np.sqrt(mask @ (w * w)) * nN)
+    return out * (1 + 1e-12)
+
+
 def _bound(d: _Data, V):
     r"""Region bounds (module docstring).  Returns ``bound`` (L,), ``M`` (L, r, k), the crossing
     counts (L,) and the top left singular vectors ``u`` (L, r) of ``M``."""
@@ -132,6 +149,9 @@ def _bound(d: _Data, V):
             b3 = np.maximum(np.maximum((mv + fXp).max(axis=1), (fXm - mv).max(axis=1)), 0.0) / kap
             b4 = np.sqrt(lam) + np.maximum(fXp.max(axis=1), fXm.max(axis=1)) / kap
             bound = np.minimum(bound, np.minimum(b3, b4))
+        # κ-free: ‖Σ_X |t_j| η_j‖ ≤ ‖η_X‖·‖N_Xᵀc‖ ≤ ‖η_X‖·‖N_X‖₂ (sign-split for k = 1)
+        if r >= _CROSS_SPECTRAL_MIN_R:  # wide regions at high rank: worth its r × r eigenproblems
+            bound = np.minimum(bound, np.sqrt(lam) + _cross_spectral(d, cross))
         bound = bound + d.pad_sum / kap
     bound = np.where(kap > 0, bound * (1 + 1e-12), np.inf)
     return bound, M, cross.sum(axis=1), u, cross
