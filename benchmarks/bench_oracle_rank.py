@@ -12,7 +12,8 @@ For each: the heuristic value; the exact vertex enumeration (wall and CPU second
 forms) where it is within its budget (``--quick``: rank 4 N = 200 only); and the anytime branch
 and bound after 10 s (and 60 s without ``--quick``): its bound, the best value and their ratio
 (the bound is valid: ``bound ≥ m``).  The machine is shared: CPU time is reported next to wall
-time.  Results go to ``bench_oracle_rank.json`` next to this file.
+time.  Results go to ``bench_oracle_rank.json`` (``bench_oracle_rank_quick.json`` with ``--quick``)
+next to this file.
 
 Usage::
 
@@ -96,7 +97,7 @@ def main(argv=None):
         if args.quick and name not in ("rank 4, N = 200", "rank 6, N = 50", "rank 11, diabetes N = 100"):
             continue
         rows.append(run(name, B, k, np.random.default_rng(1), 300.0, bnb_times, do_exact))
-    out = Path(__file__).with_suffix(".json")
+    out = Path(__file__).with_name("bench_oracle_rank_quick.json" if args.quick else "bench_oracle_rank.json")
     out.write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=1, default=float))
     print(f"wrote {out}")
 
