@@ -34,11 +34,12 @@ classified in ``P`` may have ``n_jᵀc ≥ −τ/κ`` on ``R``; using ``w⁺`` t
 ``F`` by at most ``(τ/κ)·2‖η_j‖``, so ``2τΣ_j‖η_j‖/κ`` is added (``τ = 1e-12``), and the bound is
 padded by a relative ``1e-12`` for rounding.
 
-Exact leaves.  A region crossed by no plane (``X = ∅``) has ``‖F(c)‖² = cᵀMMᵀc``: its maximum over
-the cone is, for some support ``I`` of ``λ``, the top generalised eigenvalue of
-``(V_I M Mᵀ V_Iᵀ, V_I V_Iᵀ)`` whose eigenvector is ``≥ 0`` (a maximiser with support ``I`` is a local,
-hence global, maximiser of the Rayleigh quotient on ``span(v_i, i ∈ I)``).  For ``r ≤ 8`` all
-``2^r − 1`` supports are tried and the region is closed at its exact value.
+Exact leaves.  When a region selected for splitting is crossed by at most 3 planes (and
+``r + |X| ≤ 9``, ``r ≤ 8``) its maximum is computed exactly instead (:func:`_region_exact`: each
+sign pattern of the crossing planes is a polyhedral cone on which ``F`` is linear; its maximum is
+``±`` the top eigenvector of the form restricted to one of its faces) and the region's bound
+becomes that maximum.  This closes the tree at maximisers where a few planes meet (the kinks of
+σ), which bisection alone would only approach linearly.
 
 Search.  Best-first in batches: the regions with the largest bounds are split, the children
 bounded, regions whose bound is ≤ ``best·(1 + rtol)`` discarded.  Feasible points (the new rays
@@ -57,6 +58,7 @@ from ._kernels import _top_eig, _unit_rows
 
 _TAU = 1e-12
 _EXACT_LEAF_MAX_R = 8
+_EXACT_LEAF_MAX_CROSS = 3
 _EXACT_LEAF_MAX_CONSTRAINTS = 9  # r facets + crossing planes: 2^9 faces per sign pattern
 _MAX_ORTHANT_R = 14
 _CROSS_SPECTRAL_MIN_R = 7
@@ -246,7 +248,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
     def add_candidates(Vc, uc):
         pool.add(np.vstack([Vc.reshape(-1, r), uc, -uc]))
 
-    max_cross = max(0, min(3, _EXACT_LEAF_MAX_CONSTRAINTS - r)) if r <= _EXACT_LEAF_MAX_R else -1
+    max_cross = max(0, min(_EXACT_LEAF_MAX_CROSS, _EXACT_LEAF_MAX_CONSTRAINTS - r)) if r <= _EXACT_LEAF_MAX_R else -1
     done = np.zeros(V.shape[0], bool)  # regions already solved exactly (bound = their maximum)
     X = X0
 

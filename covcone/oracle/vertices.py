@@ -33,6 +33,9 @@ Pruning (all valid, so exactness is kept):
 * lower faces: a face's form is the restriction of the form of any cell (full-dimensional face)
   whose closure contains it, so (Cauchy interlacing) its eigenvalue is at most that cell's; the
   faces of a vertex whose cells are all below the threshold are skipped.
+* membership: a face whose top eigenvector (or its negative) does not lie in the face (signs on
+  the vertex's planes first, then on all planes) is dropped — the minimal face of a maximiser
+  contains its top eigenvector, so the maximiser's face is kept;
 * evaluation: within a chunk, faces are evaluated in decreasing order of their bound and the chunk
   stops when the best true value reaches the next bound; the maximiser's face has bound = ``m²``
   ≥ any threshold, so it is evaluated in whichever chunk it appears.
