@@ -249,38 +249,62 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         pool.add(np.vstack([Vc.reshape(-1, r), uc, -uc]))
 
     max_cross = max(0, min(_EXACT_LEAF_MAX_CROSS, _EXACT_LEAF_MAX_CONSTRAINTS - r)) if r <= _EXACT_LEAF_MAX_R else -1
-    done = np.zeros(V.shape[0], bool)  # regions already solved exactly (bound = their maximum)
-    X = X0
+    # open regions live in slots (no copy of the whole list per iteration); free slots: bound −inf
+    cap = max(4096, 4 * V.shape[0])
+    S = {"V": np.empty((cap, r, r)), "X": np.zeros((cap, d.H), bool), "b": np.full(cap, -np.inf),
+         "done": np.zeros(cap, bool)}  # done: solved exactly (bound = the region's maximum)
+    hw = 0  # slots in use are below this high-water mark
+
+    def insert(Vc, bc, Xc):
+        nonlocal hw
+        n_new = bc.size
+        free = np.nonzero(S["b"][:hw] == -np.inf)[0][:n_new]
+        extra = n_new - free.size
+        if hw + extra > S["b"].size:
+            new_cap = max(2 * S["b"].size, hw + extra)
+            for key, fill in (("V", None), ("X", False), ("b", -np.inf), ("done", False)):
+                old = S[key]
+                grown = np.empty((new_cap,) + old.shape[1:], old.dtype)
+                if fill is not None:
+                    grown[...] = fill
+                grown[: old.shape[0]] = old
+                S[key] = grown
+        slots = np.concatenate([free, np.arange(hw, hw + extra)])
+        hw += extra
+        S["V"][slots], S["X"][slots], S["b"][slots], S["done"][slots] = Vc, Xc, bc, False
 
     def solve_exact(idx):
         """Solve the selected regions crossed by at most ``max_cross`` planes exactly; returns the
-        mask of those solved."""
+        mask of those solved now."""
         nonlocal exact_leaves
         solved = np.zeros(idx.size, bool)
         if max_cross < 0:
             return solved
         for t, i in enumerate(idx):
-            if X[i].sum() > max_cross or done[i]:
+            if S["done"][i] or S["X"][i].sum() > max_cross:
                 continue
-            val, c = _region_exact(d, V[i], X[i], max_cross)
+            val, c = _region_exact(d, S["V"][i], S["X"][i], max_cross)
             if c is not None:
                 pool.add(c[None])
-            kap = max(_kappa(V[i : i + 1])[0][0], 1e-300)
-            bnd[i] = min(bnd[i], (np.sqrt(val) + d.pad_sum / kap) * (1 + 1e-12))
-            done[i] = True
+            kap = max(_kappa(S["V"][i : i + 1])[0][0], 1e-300)
+            S["b"][i] = min(S["b"][i], (np.sqrt(val) + d.pad_sum / kap) * (1 + 1e-12))
+            S["done"][i] = True
             solved[t] = True
             exact_leaves += 1
         return solved
 
+    insert(V, bnd, X0)
     add_candidates(V, u)
     reason = "closed"
     while True:
         best = np.sqrt(max(pool.best, 0.0))
-        drop = bnd <= best * (1 + rtol)
+        B_ = S["b"][:hw]
+        drop = (B_ > -np.inf) & (B_ <= best * (1 + rtol))
         if np.any(drop):
-            pruned_max = max(pruned_max, float(bnd[drop].max()))
-            V, bnd, X, done = V[~drop], bnd[~drop], X[~drop], done[~drop]
-        if bnd.size == 0:
+            pruned_max = max(pruned_max, float(B_[drop].max()))
+            B_[drop] = -np.inf
+        n_open = int(np.count_nonzero(B_ > -np.inf))
+        if n_open == 0:
             break
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             reason = f"time limit {time_limit:g} s"
@@ -288,24 +312,22 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         if max_nodes is not None and nodes >= max_nodes:
             reason = f"node budget {max_nodes}"
             break
-        if bnd.size + 2 * batch > max_open:
+        if n_open + 2 * batch > max_open:
             reason = f"memory budget ({max_open} open regions)"
             break
-        L = min(batch, bnd.size)
-        sel = np.argpartition(-bnd, L - 1)[:L] if L < bnd.size else np.arange(bnd.size)
+        L = min(batch, n_open)
+        sel = np.argpartition(-B_, L - 1)[:L] if L < hw else np.nonzero(B_ > -np.inf)[0]
         solved = solve_exact(sel)
-        if np.all(done[sel]):  # every selected region is solved: its bound is its maximum
+        if np.all(S["done"][sel]):  # every selected region is solved: its bound is its maximum
             if np.any(solved):
                 continue
             # exact regions above best·(1+rtol) only through rounding: stop, the bound is valid
             reason = "closed up to rounding"
             break
-        sel = sel[~done[sel]]
+        sel = sel[~S["done"][sel]]
         L = sel.size
-        Vs = V[sel]
-        rest = np.ones(bnd.size, bool)
-        rest[sel] = False
-        V, bnd, X, done = V[rest], bnd[rest], X[rest], done[rest]
+        Vs = S["V"][sel].copy()
+        S["b"][sel] = -np.inf  # freed: replaced by the two halves
         # bisect the longest edge
         Gv = np.matmul(Vs, np.swapaxes(Vs, 1, 2))
         Gv[:, np.arange(r), np.arange(r)] = np.inf
@@ -319,12 +341,12 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         nodes += Ch.shape[0]
         b, Mc, nc, uc, Xc = _bound(d, Ch)
         pool.add(np.vstack([mid, uc, -uc]))
-        V = np.concatenate([V, Ch])
-        bnd = np.concatenate([bnd, b])
-        X = np.concatenate([X, Xc])
-        done = np.concatenate([done, np.zeros(Ch.shape[0], bool)])
+        insert(Ch, b, Xc)
     best = np.sqrt(max(pool.best, 0.0))
-    bound = max(best, pruned_max, float(bnd.max()) if bnd.size else -np.inf)
+    B_ = S["b"][:hw]
+    open_b = B_[B_ > -np.inf]
+    bnd = open_b
+    bound = max(best, pruned_max, float(open_b.max()) if open_b.size else -np.inf)
     return {"bound": bound, "best": best, "nodes": int(nodes), "open": int(bnd.size),
             "closed": bnd.size == 0, "reason": reason, "exact_leaves": exact_leaves,
             "time": time.perf_counter() - t0}
