@@ -210,7 +210,7 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
     within ``max_faces``, the enumeration with the time that is left (exact); a budget overrun
     keeps the branch-and-bound bound and says so.  ``method`` may force one path (tests).
     Returns (method, exact, bound, n_faces, stats)."""
-    stats, bound, n_faces = {}, None, 0
+    stats, bound = {}, None
     budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
     affordable = face_count(planes.H, rho) <= budget
     run_vertices = method == "vertices" or (method == "auto rank>=4" and affordable)

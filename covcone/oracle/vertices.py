@@ -220,8 +220,8 @@ def _vertex_faces(G, Ap, Am, NJ, v, sO, nO, pool, scale2, faces, cells, lower, w
 
     G (L, rk) the outside part at ``εv``; Ap/Am (L, p, rk) the planes' rank-one terms;
     NJ (L, r, p) their normals; v (L, r) the vertex ``εv``; sO = (signs, rows, ε): ``ε·signs[rows]``
-    are the signs of ``εv`` on all planes (0 on its own).  Candidates that lie in their face are added to ``faces``; returns the number
-    of forms built."""
+    are the signs of ``εv`` on all planes (0 on its own).  Candidates that lie in their face are
+    added to ``faces``; returns the number of forms built."""
     r, k = faces.r, faces.k
     thr = pool.threshold
     thr_m = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
