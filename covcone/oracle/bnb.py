@@ -42,7 +42,8 @@ becomes that maximum.  This closes the tree at maximisers where a few planes mee
 σ), which bisection alone would only approach linearly.
 
 Search.  Best-first in batches: the regions with the largest bounds are split, the children
-bounded, regions whose bound is ≤ ``best·(1 + rtol)`` discarded.  Feasible points (the new rays
+bounded (a child's bound is also capped by its parent's: it lies in the parent region, so the
+global bound never increases), regions whose bound is ≤ ``best·(1 + rtol)`` discarded.  Feasible points (the new rays
 and ``±`` the top left singular vectors of each child's ``M``) are evaluated at their true value.
 At any moment ``max(best, bounds of the open regions, bounds of the discarded ones)`` is a valid
 upper bound on ``m``; when no region is open it is within ``rtol`` of ``best``.
@@ -327,6 +328,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         sel = sel[~S["done"][sel]]
         L = sel.size
         Vs = S["V"][sel].copy()
+        parent = S["b"][sel].copy()
         S["b"][sel] = -np.inf  # freed: replaced by the two halves
         # bisect the longest edge
         Gv = np.matmul(Vs, np.swapaxes(Vs, 1, 2))
@@ -340,6 +342,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         Ch = np.concatenate([C1, C2])
         nodes += Ch.shape[0]
         b, Mc, nc, uc, Xc = _bound(d, Ch)
+        b = np.minimum(b, np.concatenate([parent, parent]))  # a half lies in its parent region
         pool.add(np.vstack([mid, uc, -uc]))
         insert(Ch, b, Xc)
     best = np.sqrt(max(pool.best, 0.0))
