@@ -206,10 +206,11 @@ def test_heuristic_below_exact_and_equal_on_easy():
 
 
 def test_not_affordable_falls_back_to_heuristic():
-    assert exact_affordable(3, 5000) and exact_affordable(20, 13) and not exact_affordable(4, 14)
+    assert exact_affordable(3, 5000) and exact_affordable(20, 13) and exact_affordable(4, 14)
+    assert not exact_affordable(11, 100)  # rank ≥ 4 beyond the vertex budget: branch and bound
     rng = np.random.default_rng(0)
     B = rng.standard_normal((5, 16))
-    res = max_group_norm(rng.standard_normal((16, 2)), B, relu, rng=0)
+    res = max_group_norm(rng.standard_normal((16, 2)), B, relu, rng=0, exact=False)
     assert not res.exact and res.method.startswith("heuristic")
 
 

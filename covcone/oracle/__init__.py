@@ -27,12 +27,19 @@ face's top eigenvalue bounds the objective on the face's closure.  The exact ora
 
 Enumerations: ``r ≤ 3`` (after reducing ``B`` to its rank) by the geometry of the arrangement —
 ``O(N^{r-1})`` faces, vectorised with cumulative rank-one updates along each great circle —
-and any ``r`` for small ``N`` by the ``3^N`` sign patterns in ``{−, 0, +}^N``.  Otherwise a
-multi-start local search (exact only in name: it proves nothing) is used.
+and any ``r`` for small ``N`` by the ``3^N`` sign patterns in ``{−, 0, +}^N``.  At rank ≥ 4 the
+anytime branch and bound over simplicial cones (:mod:`covcone.oracle.bnb`) gives a valid upper
+bound at any moment and the exact value when its tree closes, and the enumeration of the faces
+around every vertex of the arrangement (:mod:`covcone.oracle.vertices`, ``C(N, r−1)`` vertices)
+is exact at any rank within its budget.  The multi-start local search with sampled activation
+patterns (:mod:`covcone.oracle.heuristic`) proves nothing; its result carries the cheap bound
+:func:`spectral_group_bound`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,16 +52,51 @@ __all__ = [
     "price",
     "group_norms",
     "exact_affordable",
+    "oracle_path",
+    "spectral_group_bound",
 ]
 
 
 from ._kernels import (MAX_SIGN_PATTERNS,  # noqa: F401 (re-exported)
                        _check_basis, _check_theta, _matrix, _norms, _Pool, _positive_int,
-                       _reduce_rank, _rng, _unit_rows, exact_affordable)
+                       _reduce_rank, _rng, _unit_rows)
+from ._kernels import exact_affordable as _sign_patterns_affordable
 from .general import PriceResult, price
 from .heuristic import _heuristic_group
 from .lowrank import _exact_low_group, _exact_r3_group, _naive_r3_group
 from .signs import _exact_3n_group
+from .bnb import bnb_group
+from .vertices import BudgetExceeded, Planes, exact_vertices_group, face_count
+
+MAX_VERTEX_FORMS = 2_000_000_000  # default budget of the vertex enumeration (forms, estimated)
+DEFAULT_BNB_SECONDS = 10.0  # branch and bound when no time_limit / max_nodes is given
+
+
+def oracle_path(r: int, N: int, max_faces: float | None = None) -> str:
+    r"""Which path :func:`max_group_norm` takes for input rank ``r`` and ``N`` columns (before
+    merging parallel columns, so the vertex path may run where this says branch and bound is
+    not needed, never the reverse).
+
+    Returns one of ``"arrangement r<=3"``, ``"sign patterns 3^N"``, ``"vertices"`` (exact at
+    any rank: the branch and bound first, then, if it has not closed, the vertex enumeration,
+    ``2·C(N, r−1)·3^{r−1}`` ≤ ``max_faces`` forms) or ``"branch and bound"`` (anytime: exact only
+    if the tree closes within the time limit; always a valid upper bound)."""
+    r, N = int(r), int(N)
+    budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
+    if r <= 3:
+        return "arrangement r<=3"
+    if _sign_patterns_affordable(r, N):
+        return "sign patterns 3^N"
+    if face_count(N, r) <= budget:
+        return "vertices"
+    return "branch and bound"
+
+
+def exact_affordable(r: int, N: int, max_faces: float | None = None) -> bool:
+    r"""Whether an exact enumeration (no time limit) will run: :func:`oracle_path` is not
+    ``"branch and bound"`` (the arrangement for ``r ≤ 3``, ``3^N`` sign patterns for small N, the
+    vertices of the arrangement within the ``MAX_VERTEX_FORMS`` budget)."""
+    return oracle_path(r, N, max_faces) != "branch and bound"
 
 
 # ============================================================================================
@@ -80,6 +122,14 @@ class GroupPrice:
         Faces enumerated (bounded), counted with multiplicity.
     n_evaluated : int
         Candidate points whose true value was evaluated.
+    bound : float
+        A valid upper bound on ``m``: equal to ``value`` when ``exact``; the branch-and-bound
+        bound when that ran; otherwise the spectral bound ``‖Θ‖₂·max(|a|,|b|)·‖B‖₂``
+        (``inf`` when a caller constructs the result without one).
+    stats : dict
+        Diagnostics: ``path``, ``time``, ``vertices``/``forms`` (vertex enumeration), ``nodes``,
+        ``open``, ``closed``, ``reason`` (branch and bound), ``budget`` (why a budget stopped
+        an enumeration).
     """
 
     value: float
@@ -89,6 +139,8 @@ class GroupPrice:
     method: str
     n_faces: int
     n_evaluated: int = 0
+    bound: float = math.inf
+    stats: dict = field(default_factory=dict)
 
 
 # ============================================================================================
@@ -122,6 +174,75 @@ def group_norms(Theta, B, activation, C) -> np.ndarray:
     return out[0] if Cm.ndim == 1 else out
 
 
+def spectral_group_bound(Theta, B, a, b) -> float:
+    r"""A cheap valid upper bound on ``m = max_{‖c‖=1} ‖Θᵀσ(Bᵀc)‖`` (no enumeration).
+
+    With ``σ(z) = m₀z + h|z|`` (``m₀ = (a+b)/2``, ``h = (a−b)/2``), ``z = Bᵀc``:
+    ``‖Θᵀσ(z)‖ ≤ |m₀|·‖ΘᵀBᵀc‖ + |h|·‖Θᵀ|z|‖ ≤ |m₀|·‖BΘ‖₂ + |h|·‖Θ‖₂‖B‖₂``.  For one output the
+    second term is sharpened: ``θᵀ|z|`` lies between ``−θ⁻ᵀ|z|`` and ``θ⁺ᵀ|z|`` and
+    ``θ^±ᵀ|z| ≤ ‖θ^±‖·‖B_±ᵀc‖ ≤ ‖θ^±‖·‖B_±‖₂`` (Cauchy–Schwarz on the columns where ``±θ_i > 0``).
+    Never above the plain spectral bound ``max(|a|,|b|)·‖Θ‖₂‖B‖₂`` (``|m₀| + |h| = max(|a|,|b|)``),
+    and about half of it for ReLU when ``BΘ ≈ 0`` (a residual orthogonal to the linear features)."""
+    m0, h = 0.5 * (a + b), 0.5 * (a - b)
+    nB = float(np.linalg.norm(B, 2))
+    second = float(np.linalg.norm(Theta, 2)) * nB
+    if Theta.shape[1] == 1:
+        th = Theta[:, 0]
+        parts = []
+        for mask in (th > 0, th < 0):
+            parts.append(float(np.linalg.norm(th[mask])) * float(np.linalg.norm(B[:, mask], 2)) if mask.any() else 0.0)
+        second = min(second, max(parts))
+    out = abs(m0) * float(np.linalg.norm(B @ Theta, 2)) + abs(h) * second
+    return min(out, max(abs(a), abs(b)) * float(np.linalg.norm(Theta, 2)) * nB) * (1 + 1e-12)
+
+
+def _bnb_time(time_limit, max_nodes, t_start, share=1.0):
+    """Seconds for a branch-and-bound phase: ``share`` of what is left of ``time_limit`` (at least
+    a root pass), ``DEFAULT_BNB_SECONDS`` when neither a time limit nor a node budget is given."""
+    if time_limit is None:
+        return DEFAULT_BNB_SECONDS if max_nodes is None else None
+    return max(share * (time_limit - (time.perf_counter() - t_start)), 1e-3)
+
+
+def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start):
+    r"""Input rank ≥ 4 beyond ``3^N``: the branch and bound first (it closes in about a second at
+    rank 4 with a few hundred columns), then, if it did not close and the vertex enumeration is
+    within ``max_faces``, the enumeration with the time that is left (exact); a budget overrun
+    keeps the branch-and-bound bound and says so.  ``method`` may force one path (tests).
+    Returns (method, exact, bound, n_faces, stats)."""
+    stats, bound = {}, None
+    budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
+    affordable = face_count(planes.H, rho) <= budget
+    run_vertices = method == "vertices" or (method == "auto rank>=4" and affordable)
+    if method != "vertices":
+        share = 0.5 if run_vertices and time_limit is not None else 1.0
+        st = bnb_group(planes, pool, time_limit=_bnb_time(time_limit, max_nodes, t_start, share),
+                       max_nodes=max_nodes)
+        stats.update(st)
+        bound = min(st["bound"], spectral)
+        if st["closed"]:
+            return "branch and bound, closed", True, bound, 0, stats
+        if not run_vertices:
+            if method == "auto rank>=4":
+                stats["budget"] = f"vertex enumeration over budget: ~{face_count(planes.H, rho):.3g} forms"
+                return (f"branch and bound ({st['reason']}; vertex enumeration over budget: rank {rho}, "
+                        f"{planes.H} planes)"), False, bound, 0, stats
+            return f"branch and bound ({st['reason']})", False, bound, 0, stats
+    try:
+        vs = exact_vertices_group(planes, pool, scale2, time_limit=time_limit, max_faces=max_faces, t0=t_start)
+    except BudgetExceeded as exc:
+        stats["budget"] = str(exc)
+        if bound is None:  # forced vertices: a branch-and-bound pass for a valid bound
+            st = bnb_group(planes, pool, time_limit=_bnb_time(time_limit, max_nodes, t_start), max_nodes=max_nodes)
+            stats.update(st)
+            bound = min(st["bound"], spectral)
+            if st["closed"]:
+                return f"branch and bound, closed (vertex enumeration stopped: {exc})", True, bound, 0, stats
+        return f"branch and bound (vertex enumeration stopped: {exc})", False, bound, 0, stats
+    stats.update(vs)
+    return "vertices", True, None, int(vs["forms"]), stats
+
+
 def max_group_norm(
     Theta,
     B,
@@ -132,6 +253,10 @@ def max_group_norm(
     rng=None,
     n_starts: int = 64,
     client=None,
+    time_limit: float | None = None,
+    max_faces: float | None = None,
+    max_nodes: int | None = None,
+    starts=None,
     _method: str | None = None,
 ) -> GroupPrice:
     r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (docs/design.md §3.4).
@@ -145,41 +270,58 @@ def max_group_norm(
     activation : Activation, str or (a, b)
         Positively homogeneous σ with slopes ``(a, b)``.
     exact : bool, default True
-        Use an exact enumeration when affordable (:func:`exact_affordable` on the rank of ``B``
-        and the number of columns that matter); otherwise, or when False, a heuristic.
+        Prove the maximum when possible (see Notes); when False, only the heuristic runs and
+        ``bound`` is the spectral bound.
     n_best : int, default 1
         Return up to this many distinct good points (cosine < 1 − 1e-9), best first.
     rng : numpy Generator, int or None
         Randomness of the heuristic starts.
     n_starts : int, default 64
-        Random starts of the heuristic (a few are also used to warm-start the exact search).
+        Random starts (and as many sampled activation patterns) of the heuristic.
     client : dask.distributed.Client, optional
-        Split the ``3^N`` sign-pattern enumeration (input rank ≥ 4) into chunks run on the
-        client's workers; the result is identical to the serial one.
+        Split the ``3^N`` sign-pattern enumeration into chunks run on the client's workers.
+    time_limit : float, optional
+        Seconds for the whole call at input rank ≥ 4 (vertex enumeration, then branch and
+        bound).  Default: no limit for the vertex enumeration, ``DEFAULT_BNB_SECONDS`` for the
+        branch and bound (unless ``max_nodes`` is given).
+    max_faces : float, optional
+        Budget of forms for the vertex enumeration (default ``MAX_VERTEX_FORMS``); above it, or
+        when it is overrun, the branch and bound runs instead and ``stats["budget"]`` says why.
+    max_nodes : int, optional
+        Regions the branch and bound may bound.
+    starts : array_like, shape (s, r), optional
+        Extra starting points of the heuristic (e.g. a trained network's neurons, in the
+        coordinates of ``c``).
 
     Returns
     -------
     GroupPrice
-        ``value`` = m; ``exact`` is True only when an enumeration proved it.
+        ``value`` = best m found (true value of ``C[0]``); ``exact`` is True only when a method
+        proved it; ``bound`` ≥ m always (``== value`` when exact).
 
     Notes
     -----
-    Exact paths (after dropping columns with ``b_i = 0`` or ``θ_i = 0`` and reducing ``B`` to its
-    row rank ρ, which changes nothing):
+    Paths (after dropping columns with ``b_i = 0`` or ``θ_i = 0`` and reducing ``B`` to its row
+    rank ρ, which changes nothing), see :func:`oracle_path`:
 
-    * ρ ≤ 2: rays and arcs, all evaluated;
-    * ρ = 3: great circles / arcs / cells / vertices of the arrangement, ``O(N²)`` faces, bound
-      ordered with early stop;
-    * ρ ≥ 4 and ``3^N ≤ 2·10⁶``: all sign patterns in ``{−, 0, +}^N``.
+    * ρ ≤ 2: rays and arcs, all evaluated; ρ = 3: the arrangement's great circles, ``O(N²)`` faces;
+    * ρ ≥ 4, ``3^N ≤ 2·10⁶``: all sign patterns in ``{−, 0, +}^N``;
+    * ρ ≥ 4, else: the anytime branch and bound (:mod:`covcone.oracle.bnb`; half of
+      ``time_limit`` when the enumeration may follow, else all of it) — exact when its tree
+      closes; if it does not and the vertices of the arrangement (:mod:`covcone.oracle.vertices`)
+      are within ``max_faces``, their enumeration with the time left (exact).  Otherwise, or when
+      the enumeration overruns its budget or ``time_limit`` (``method`` and ``stats["budget"]`` say
+      so), ``exact`` is False and ``bound`` holds the branch-and-bound bound.
 
     Examples
     --------
     >>> import numpy as np
     >>> B = np.array([[1.0, 0.0], [0.0, 1.0]])
     >>> res = max_group_norm(np.array([[1.0], [1.0]]), B, "relu")   # c = (1, 1)/√2
-    >>> round(res.value, 6), res.exact
-    (1.414214, True)
+    >>> round(res.value, 6), res.exact, res.bound == res.value
+    (1.414214, True, True)
     """
+    t_start = time.perf_counter()
     act = require_homogeneous(activation)
     B = _check_basis(B)
     Th = _check_theta(Theta, B.shape[1])
@@ -187,9 +329,21 @@ def max_group_norm(
     n_starts = _positive_int(n_starts, "n_starts", minimum=0)
     if not isinstance(exact, (bool, np.bool_)):
         raise ValueError(f"exact: expected a bool, got {exact!r}")
+    if time_limit is not None and not (np.isscalar(time_limit) and float(time_limit) > 0):
+        raise ValueError(f"time_limit: expected a positive number of seconds or None, got {time_limit!r}")
+    if max_faces is not None and not (np.isscalar(max_faces) and float(max_faces) >= 0):
+        raise ValueError(f"max_faces: expected a nonnegative number or None, got {max_faces!r}")
+    if max_nodes is not None:
+        max_nodes = _positive_int(max_nodes, "max_nodes")
     rng = _rng(rng)
     a, b = float(act.a), float(act.b)
     r, N = B.shape
+    if starts is not None:
+        starts = _matrix(starts, "starts", (1, 2))
+        starts = np.atleast_2d(starts)
+        if starts.shape[1] != r:
+            raise ValueError(f"starts: expected shape (s, r) with r = {r} rows of B, got {starts.shape}")
+    spectral = spectral_group_bound(Th, B, a, b)
 
     # columns that cannot matter: b_i = 0 (z_i ≡ 0) or θ_i = 0
     keep = (np.linalg.norm(B, axis=0) > 0) & (np.linalg.norm(Th, axis=1) > 0)
@@ -197,11 +351,15 @@ def max_group_norm(
     scale2 = (max(abs(a), abs(b)) * float(np.sum(np.linalg.norm(Bk, axis=0) * np.linalg.norm(Tk, axis=1)))) ** 2
     if Bk.shape[1] == 0 or (a == 0 and b == 0):
         C = np.eye(r)[:1]
-        return GroupPrice(0.0, C, np.zeros(1), bool(exact), "trivial (Θᵀσ(Bᵀc) ≡ 0)", 0, 0)
+        return GroupPrice(0.0, C, np.zeros(1), bool(exact), "trivial (Θᵀσ(Bᵀc) ≡ 0)", 0, 0, 0.0,
+                          {"path": "trivial"})
     Ured, Bk = _reduce_rank(Bk)
     rho, Nk = Bk.shape
+    if starts is not None and Ured is not None:
+        starts = starts @ Ured
     pool = _Pool(Tk, Bk, a, b, n_best)
     method = _method
+    planes = None
     if method is None:
         if not exact:
             method = "heuristic"
@@ -209,13 +367,15 @@ def max_group_norm(
             method = "arrangement r<=2"
         elif rho == 3:
             method = "arrangement r=3"
-        elif exact_affordable(rho, Nk):
+        elif _sign_patterns_affordable(rho, Nk):
             method = "sign patterns 3^N"
         else:
-            method = "heuristic"
+            method = "auto rank>=4"
     n_faces = 0
+    bound = None
+    stats = {}
     if method == "heuristic":
-        _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts)
+        _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
         is_exact = False
         if exact:
             method = f"heuristic (exact enumeration not affordable: rank {rho}, N = {Nk})"
@@ -223,12 +383,19 @@ def max_group_norm(
         n_faces = _exact_low_group(Tk, Bk, a, b, pool)
         is_exact = True
     elif method in ("arrangement r=3", "sign patterns 3^N"):
-        _heuristic_group(Tk, Bk, a, b, pool, rng, min(n_starts, 8))
+        _heuristic_group(Tk, Bk, a, b, pool, rng, min(n_starts, 8), starts)
         if method == "arrangement r=3":
             n_faces = _exact_r3_group(Tk, Bk, a, b, pool, scale2)
         else:
             n_faces = _exact_3n_group(Tk, Bk, a, b, pool, scale2, client=client)
         is_exact = True
+    elif method in ("vertices", "branch and bound", "auto rank>=4"):
+        if rho < 3:
+            raise ValueError(f"_method={method!r} needs rank(B) ≥ 3")
+        planes = Planes(Tk, Bk, a, b) if planes is None else planes
+        _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
+        method, is_exact, bound, n_faces, stats = _rank4_paths(
+            method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start)
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:
             raise ValueError("_method='naive' needs rank(B) ≤ 3")
@@ -242,5 +409,12 @@ def max_group_norm(
     values = _norms(Th, B, a, b, C)  # re-evaluated on the original data
     order = np.argsort(-values, kind="stable")
     C, values = C[order], values[order]
-    return GroupPrice(float(values[0]), C, values, bool(is_exact), method, int(n_faces), int(pool.n_evaluated))
-
+    value = float(values[0])
+    if is_exact:
+        bound = value if bound is None else max(value, bound)
+    elif bound is None:
+        bound = spectral
+    bound = max(float(bound), value)
+    stats.setdefault("path", method)
+    stats["time"] = time.perf_counter() - t_start
+    return GroupPrice(value, C, values, bool(is_exact), method, int(n_faces), int(pool.n_evaluated), bound, stats)

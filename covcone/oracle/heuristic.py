@@ -35,10 +35,31 @@ def _local_search(form_T, values_of, C0, max_iter=100):
     return np.vstack(seen_C), np.concatenate(seen_v)
 
 
-def _heuristic_group(Theta, B, a, b, pool, rng, n_starts):
+def _gate_starts(Theta, B, a, b, rng, n_gates):
+    r"""Sampled activation patterns (random gates, as in convex reformulations of ReLU networks):
+    ``D = slopes(sign(Bᵀg))`` for random ``g``; the start is ``±`` the top eigenvector of that
+    pattern's form ``B D Θ Θᵀ D Bᵀ`` (the best point if the pattern were right everywhere)."""
+    r = B.shape[0]
+    if n_gates <= 0:
+        return np.zeros((0, r))
+    G = rng.standard_normal((n_gates, r))
+    D = np.where(G @ B >= 0, a, b)
+    T = np.einsum("rn,sn,nk->srk", B, D, Theta, optimize=True)
+    _, u = _top_eig(T)
+    return np.vstack([u, -u])
+
+
+def _heuristic_group(Theta, B, a, b, pool, rng, n_starts, starts=None, n_gates=None):
+    r"""Multi-start local ascent (:func:`_local_search`) from the coordinate axes, ``n_starts``
+    random points, ``n_gates`` sampled activation patterns (default ``n_starts``) and the
+    user-given ``starts`` (rows, e.g. a trained network's neurons in the basis of ``B``)."""
     r = B.shape[0]
     C0 = rng.standard_normal((n_starts, r)) if n_starts else np.zeros((0, r))
-    C0 = np.vstack([np.eye(r), -np.eye(r), C0])
+    parts = [np.eye(r), -np.eye(r), C0, _gate_starts(Theta, B, a, b, rng, n_starts if n_gates is None else n_gates)]
+    if starts is not None and len(starts):
+        S = np.asarray(starts, dtype=float).reshape(-1, r)
+        parts.append(S[np.linalg.norm(S, axis=1) > 0])
+    C0 = np.vstack(parts)
 
     def form_T(C):
         D = np.where(C @ B >= 0, a, b)  # (s, N)

@@ -1,0 +1,402 @@
+r"""Exact pricing at any input rank by the vertices of the hyperplane arrangement (docs/design.md,
+"The pricing oracle"; Jacot et al., NeurIPS 2022, §3).
+
+The group-lasso pricing value ``m = max_{‖c‖=1} ‖Θᵀσ(Bᵀc)‖`` is attained at ``±`` the top
+eigenvector of the restricted form of some face of the arrangement of the hyperplanes
+``{c : b_iᵀc = 0}`` in ``R^r`` (module docstring of :mod:`covcone.oracle`).  After reducing ``B``
+to full row rank the arrangement is *essential*: every face is a pointed polyhedral cone, so its
+closure contains an extreme ray, i.e. a *vertex* — a line ``±v`` where ``r − 1`` hyperplanes with
+independent normals meet.  The faces whose closure contains ``v`` are the sign completions
+``s ∈ {−, 0, +}^J`` of the set ``J`` of hyperplanes through ``v`` (the other signs are those of
+``v``).  Hence enumerating, at every vertex, all completions of all hyperplanes through it reaches
+every face (completions that are not realised give forms whose candidates are still feasible unit
+points, evaluated at their true value; their eigenvalues are merely useless bounds).
+
+Hyperplanes.  Columns with parallel ``b_i`` define the same hyperplane; they are merged into one
+*plane* ``j`` with unit normal ``n_j`` and two output vectors: with ``t = n_jᵀc``,
+``Σ_{i∈j} θ_i σ(b_iᵀc) = t·w_j⁺`` for ``t ≥ 0`` and ``t·w_j⁻`` for ``t ≤ 0``
+(``b_i = α_i n_j``: ``w_j^± = Σ_i α_i θ_i·slope(±α_i)``).  So
+``Θᵀσ(Bᵀc) = Σ_j (n_jᵀc)·w_j^{sign(n_jᵀc)}``.
+
+Forms.  At the vertex ``εv`` (``ε = ±1``) with plane set ``J`` the planes outside ``J`` contribute
+the fixed ``r × k`` matrix ``G_ε = Σ_{j∉J} n_j w_j^{ε·sign(n_jᵀv)}ᵀ`` (one matrix product per chunk of
+vertices, and ``G_− = Σ_{j∉J} n_j(w_j⁺ + w_j⁻)ᵀ − G_+``).  The face with zero set ``Z ⊂ J`` and signs
+``s`` on ``J∖Z`` has ``T = P_Z (G_ε + Σ_{j∈J∖Z} n_j w_j^{s_j}ᵀ)``, ``P_Z`` the orthogonal projector onto
+``{c : n_jᵀc = 0, j ∈ Z}``; its bound is the top eigenvalue of ``T Tᵀ`` (from the ``k × k`` Gram) and
+its candidates ``±`` the top eigenvector.
+
+Pruning (all valid, so exactness is kept):
+
+* vertex: every face at ``εv`` has ``‖Tᵀc‖ ≤ ‖G_εᵀc‖ + Σ_{j∈J} |n_jᵀc|·max(‖w_j⁺‖, ‖w_j⁻‖)
+  ≤ ‖G_ε‖_F + Σ_{j∈J} max‖w_j^±‖`` for unit ``c``; a vertex whose bound is below the pool's
+  threshold is skipped.
+* lower faces: a face's form is the restriction of the form of any cell (full-dimensional face)
+  whose closure contains it, so (Cauchy interlacing) its eigenvalue is at most that cell's; the
+  faces of a vertex whose cells are all below the threshold are skipped.
+* membership: a face whose top eigenvector (or its negative) does not lie in the face (signs on
+  the vertex's planes first, then on all planes) is dropped — the minimal face of a maximiser
+  contains its top eigenvector, so the maximiser's face is kept;
+* evaluation: within a chunk, faces are evaluated in decreasing order of their bound and the chunk
+  stops when the best true value reaches the next bound; the maximiser's face has bound = ``m²``
+  ≥ any threshold, so it is evaluated in whichever chunk it appears.
+
+Cost: ``C(H, r−1)`` vertices (``H`` distinct planes), ``2·2^{r−1}`` cells each, and ``3^{r−1}``
+faces at the vertices that survive the pruning.  Memory is bounded by chunks.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+
+from ._kernels import _evaluate_sorted, _margin, _top_eig
+
+_COPLANAR_TOL = 1e-10  # |n_jᵀv| below this (unit n_j, v): plane j passes through the vertex v
+_DEPENDENT_TOL = 1e-9  # singular value below this: the planes' normals are dependent
+_PARALLEL_TOL = 1e-11  # ‖n̂_i − n̂_j‖ below this (canonical signs): the same hyperplane
+MAX_DEGREE = 12  # at most this many planes through one vertex (3^12 completions)
+_CHUNK_ENTRIES = 4_000_000  # floats per chunk array (≈ 32 MB)
+
+
+class BudgetExceeded(RuntimeError):
+    """The enumeration would exceed its time or size budget (the caller falls back)."""
+
+
+class Planes:
+    r"""The distinct hyperplanes of ``B`` (parallel columns merged) with their output vectors.
+
+    Attributes
+    ----------
+    n : ndarray (H, r)
+        Unit normals.
+    Wp, Wm : ndarray (H, k)
+        ``w_j⁺`` and ``w_j⁻``: ``Θᵀσ(Bᵀc) = Σ_j (n_jᵀc) w_j^{sign(n_jᵀc)}``.
+    """
+
+    def __init__(self, Theta, B, a, b):
+        r, N = B.shape
+        bn = np.linalg.norm(B, axis=0)
+        U = (B / bn).T  # (N, r)
+        piv = np.argmax(np.abs(U), axis=1)
+        sgn = np.sign(U[np.arange(N), piv])
+        Uc = U * sgn[:, None]  # canonical sign: largest-magnitude entry positive
+        rep = np.arange(N)
+        step = max(1, 2_000_000 // max(1, N * r))
+        for s in range(0, N, step):  # representative = first parallel column
+            d = np.linalg.norm(Uc[s : s + step, None, :] - Uc[None, :, :], axis=2)
+            close = d <= _PARALLEL_TOL
+            rep[s : s + step] = np.argmax(close, axis=1)
+        reps, cls = np.unique(rep, return_inverse=True)
+        self.n = Uc[reps]
+        alpha = np.einsum("ir,ir->i", B.T, self.n[cls])  # b_i = α_i n_{cls(i)}
+        sp = np.where(alpha > 0, a, b)
+        sm = np.where(alpha > 0, b, a)
+        H, k = reps.size, Theta.shape[1]
+        self.Wp = np.zeros((H, k))
+        self.Wm = np.zeros((H, k))
+        np.add.at(self.Wp, cls, (alpha * sp)[:, None] * Theta)
+        np.add.at(self.Wm, cls, (alpha * sm)[:, None] * Theta)
+        self.H, self.r, self.k = H, r, k
+
+    def value(self, C):
+        """True values ``‖Σ_j (n_jᵀc) w_j^{sign}‖`` at the rows of C (equal to ``_norms``)."""
+        t = C @ self.n.T
+        V = np.maximum(t, 0) @ self.Wp + np.minimum(t, 0) @ self.Wm
+        return np.sqrt(np.einsum("ij,ij->i", V, V))
+
+
+def vertex_count(H: int, r: int) -> int:
+    """Number of ``(r−1)``-subsets of ``H`` planes (the vertices enumerated, at most)."""
+    return math.comb(int(H), int(r) - 1) if r >= 2 else 1
+
+
+def face_count(H: int, r: int) -> int:
+    """Upper estimate of the forms the enumeration may build: ``2·3^{r−1}`` per vertex."""
+    return 2 * vertex_count(H, r) * 3 ** (int(r) - 1)
+
+
+def _subset_tables(p):
+    """For ``p`` planes through a vertex: the ``2^p`` cell sign tables (row ``c`` has bit ``q`` of
+    ``c`` on plane ``q``, 1 = '+') and, per nonempty zero set ``Z``, the sign tables of the other
+    planes with, for each row, the cells extending it (whose closures contain the face)."""
+    cells = ((np.arange(2**p)[:, None] >> np.arange(p)[None, :]) & 1).astype(float)
+    lower = []
+    for z in range(1, 2**p):
+        Z = [q for q in range(p) if z >> q & 1]
+        R = [q for q in range(p) if not z >> q & 1]
+        sg = ((np.arange(2 ** len(R))[:, None] >> np.arange(len(R))[None, :]) & 1)
+        base = (sg << np.array(R, dtype=int)[None, :]).sum(axis=1) if R else np.zeros(1, int)
+        zb = ((np.arange(2 ** len(Z))[:, None] >> np.arange(len(Z))[None, :]) & 1)
+        zcode = (zb << np.array(Z, dtype=int)[None, :]).sum(axis=1)
+        ext = base[:, None] + zcode[None, :]  # (2^|R|, 2^|Z|) cell indices
+        lower.append((Z, R, sg.astype(float), ext))
+    return cells, lower
+
+
+def _combine(G, Ap, Am, sg, idx):
+    """``G + Σ_q (sg_q A⁺_{idx_q} + (1 − sg_q) A⁻_{idx_q})`` for every row of the table ``sg``.
+
+    G (L, x), Ap/Am (L, p, x), sg (c, len(idx)) → (L, c, x)."""
+    out = np.broadcast_to(G[:, None, :], (G.shape[0], sg.shape[0], G.shape[1])).copy()
+    if len(idx):
+        out += np.matmul(sg, Ap[:, idx])
+        out += np.matmul(1.0 - sg, Am[:, idx])
+    return out
+
+
+def _null_projectors(Nz):
+    """Projectors onto ``{c : Nz[l]ᵀ c = 0}`` for a stack Nz (L, r, q) of normals (columns):
+    ``I − QQᵀ`` with Q from a vectorised Gram–Schmidt (dependent columns dropped)."""
+    L, r, q = Nz.shape
+    Q = np.zeros((L, r, q))
+    for i in range(q):
+        x = Nz[:, :, i].copy()
+        for _ in range(2):  # re-orthogonalise once
+            x -= np.einsum("lrj,lj->lr", Q[:, :, :i], np.einsum("lrj,lr->lj", Q[:, :, :i], x))
+        nx = np.linalg.norm(x, axis=1)
+        good = nx > _DEPENDENT_TOL
+        Q[good, :, i] = x[good] / nx[good, None]
+    return np.eye(r)[None] - np.matmul(Q, np.swapaxes(Q, 1, 2))
+
+
+def _lam_upper(T, thr_m):
+    r"""Top eigenvalues of ``T Tᵀ`` for a stack T (n, r, k), exact where they exceed ``thr_m``.
+
+    ``k ≤ 2``: closed form.  Otherwise the Frobenius norm of the Gram ``TᵀT`` (or ``T Tᵀ``), an
+    upper bound on its top eigenvalue, is computed first and the exact value only where that
+    bound exceeds ``thr_m``; entries below ``thr_m`` may hold the (valid) upper bound."""
+    n, r, k = T.shape
+    if k <= 2 or n == 0:
+        return _top_eig(T, need_vectors=False)[0]
+    Hm = np.matmul(np.swapaxes(T, 1, 2), T) if k <= r else np.matmul(T, np.swapaxes(T, 1, 2))
+    ub = np.sqrt(np.einsum("nij,nij->n", Hm, Hm))
+    todo = ub > thr_m
+    if np.any(todo):
+        ub[todo] = np.maximum(np.linalg.eigvalsh(Hm[todo])[:, -1], 0.0)
+    return ub
+
+
+class _Faces:
+    """Candidates kept in one chunk: a face's bound and its top eigenvector lying in the face."""
+
+    def __init__(self, r, k):
+        self.bounds, self.C = [], []
+        self.r, self.k = r, k
+
+    def evaluate(self, pool, scale2):
+        if not self.bounds:
+            return
+        bounds = np.concatenate(self.bounds)
+        C = np.concatenate(self.C)
+        _evaluate_sorted(pool, bounds, lambda idx: C[idx], scale2)
+
+
+def _members(u, NR, sR, nO, sO, rows, eps):
+    r"""Orientation of the candidates ``±u`` (L, r) that lie in their face (exact membership up
+    to ``_COPLANAR_TOL``): signs ``sR`` (L, q) on the normals ``NR`` (L, r, q) of the vertex's
+    planes that are nonzero on the face, and the vertex's signs ``eps·sO[rows]`` (0 on its
+    own planes) on all normals ``nO`` (H, r).  Returns (plus, minus) masks."""
+    g = np.einsum("lr,lrq->lq", u, NR) * sR if NR.shape[2] else np.zeros((u.shape[0], 0))
+    plus = np.all(g >= -_COPLANAR_TOL, axis=1)
+    minus = np.all(g <= _COPLANAR_TOL, axis=1)
+    H = nO.shape[0]
+    stages = [np.arange(0, H, max(1, H // 24))] if H > 48 else []  # a spread-out sample first
+    stages.append(slice(None))
+    for mask, sgn in ((plus, 1.0), (minus, -1.0)):
+        for cols in stages:
+            idx = np.nonzero(mask)[0]
+            if idx.size == 0:
+                break
+            sub = sO[rows[idx]][:, cols] if isinstance(cols, slice) else sO[np.ix_(rows[idx], cols)]
+            h = (eps * sgn) * (u[idx] @ nO[cols].T) * sub
+            mask[idx] = np.all(h >= -_COPLANAR_TOL, axis=1)
+    return plus, minus
+
+
+def _vertex_faces(G, Ap, Am, NJ, v, sO, nO, pool, scale2, faces, cells, lower, wsum):
+    """All faces at a stack of vertices sharing the same number ``p`` of planes through them.
+
+    G (L, rk) the outside part at ``εv``; Ap/Am (L, p, rk) the planes' rank-one terms;
+    NJ (L, r, p) their normals; v (L, r) the vertex ``εv``; sO = (signs, rows, ε): ``ε·signs[rows]``
+    are the signs of ``εv`` on all planes (0 on its own).  Candidates that lie in their face are
+    added to ``faces``; returns the number of forms built."""
+    r, k = faces.r, faces.k
+    thr = pool.threshold
+    thr_m = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
+    # vertex bound: ‖G‖_F + Σ_J max ‖w^±‖
+    ub = np.sqrt(np.einsum("lx,lx->l", G, G)) + wsum
+    alive = ub * ub > thr_m
+    if not np.any(alive):
+        return 0
+    sgn_all, vrows, eps = sO
+    G, Ap, Am, NJ, v, vrows = G[alive], Ap[alive], Am[alive], NJ[alive], v[alive], vrows[alive]
+    L = G.shape[0]
+    p = Ap.shape[1]
+    n_forms = 0
+
+    def keep(lam, T, rows, sg, R):
+        """Faces of the table ``sg`` (signs on planes R) at vertices ``rows``: candidates."""
+        c = sg.shape[0]
+        ok = lam > thr_m
+        if not np.any(ok):
+            return
+        li, ci = np.nonzero(ok.reshape(rows.size, c))
+        _, u = _top_eig(T.reshape(rows.size, c, r, k)[li, ci])
+        sR = 2.0 * sg[ci] - 1.0
+        NR = NJ[rows[li]][:, :, R]
+        plus, minus = _members(u, NR, sR, nO, sgn_all, vrows[rows[li]], eps)
+        lam_ok = lam.reshape(rows.size, c)[li, ci]
+        for mask, sgn in ((plus, 1.0), (minus, -1.0)):
+            if np.any(mask):
+                faces.bounds.append(lam_ok[mask])
+                faces.C.append(sgn * u[mask])
+
+    allrows = np.arange(L)
+    Tc = _combine(G, Ap, Am, cells, list(range(p)))  # (L, 2^p, rk)
+    lam_c = _lam_upper(Tc.reshape(-1, r, k), thr_m)
+    n_forms += lam_c.size
+    keep(lam_c, Tc, allrows, cells, list(range(p)))
+    lam_c = lam_c.reshape(L, -1)
+    live = lam_c.max(axis=1) > thr_m
+    if not np.any(live):
+        return n_forms
+    for Z, R, sg, ext in lower:
+        # a face (Z, s) lies in the closure of the cells extending s: its eigenvalue ≤ theirs
+        fb = lam_c[:, ext].min(axis=2)  # (L, 2^|R|)
+        ok = (fb > thr_m) & live[:, None]
+        if not np.any(ok):
+            continue
+        rows = np.nonzero(ok.any(axis=1))[0]
+        if len(Z) == p:
+            P = np.einsum("li,lj->lij", v[rows], v[rows])
+        else:
+            P = _null_projectors(NJ[rows][:, :, Z])
+        T = _combine(G[rows], Ap[rows], Am[rows], sg, R).reshape(rows.size, -1, r, k)
+        PT = np.matmul(P[:, None], T)
+        lam = _lam_upper(PT.reshape(-1, r, k), thr_m)
+        lam = np.where(ok[rows].ravel(), lam, -np.inf)
+        n_forms += int(ok.sum())
+        keep(lam, PT, rows, sg, R)
+    return n_forms
+
+
+def _greedy_basis(nJ):
+    """Index positions of the lexicographically first basis of the rows of ``nJ``."""
+    basis = []
+    for i in range(nJ.shape[0]):
+        trial = nJ[basis + [i]]
+        s = np.linalg.svd(trial, compute_uv=False)
+        if s[-1] > _DEPENDENT_TOL * max(s[0], 1e-300):
+            basis.append(i)
+    return basis
+
+
+def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None):
+    r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
+
+    Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
+    ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
+    Returns a dict of statistics (vertices, forms built, degenerate vertices)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    n, H, r, k = planes.n, planes.H, planes.r, planes.k
+    if r < 3:
+        raise ValueError("exact_vertices_group needs rank ≥ 3")
+    rk = r * k
+    Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
+    Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
+    Es = Ep + Em
+    Es_tot, Em_tot, Dpm = Es.sum(axis=0), Em.sum(axis=0), Ep - Em
+    wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
+    p = r - 1
+    cells, lower = _subset_tables(p)
+    stats = {"vertices": 0, "forms": 0, "degenerate_vertices": 0}
+    per_vertex = max(H, 2**p * rk, 1)
+    chunk = max(64, _CHUNK_ENTRIES // per_vertex)
+    deg_tables = {}
+
+    def check_budget():
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            raise BudgetExceeded(f"time limit {time_limit:g} s reached after {stats['vertices']} vertices")
+        if max_faces is not None and stats["forms"] > max_faces:
+            raise BudgetExceeded(f"face budget {max_faces:g} exceeded")
+
+    for m in range(r - 3, H - 1):  # m = the largest index of the first r − 2 planes
+        js = np.arange(m + 1, H)
+        if r == 3:
+            heads = np.zeros((1, 0), dtype=int)
+        else:
+            heads = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(m), r - 3)),
+                                dtype=int, count=math.comb(m, r - 3) * (r - 3)).reshape(-1, r - 3)
+        Sp_all = np.column_stack([heads, np.full(heads.shape[0], m)])
+        step = max(1, chunk // js.size)
+        for s0 in range(0, Sp_all.shape[0], step):
+            check_budget()
+            Sp = Sp_all[s0 : s0 + step]
+            # 2-D null space of the first r − 2 normals, then the vertex on each further plane j
+            _, sv, Vt = np.linalg.svd(n[Sp], full_matrices=True)  # n[Sp]: (c, r−2, r)
+            okS = sv[:, -1] > _DEPENDENT_TOL
+            Sp, Vt = Sp[okS], Vt[okS]
+            if Sp.shape[0] == 0:
+                continue
+            e1, e2 = Vt[:, r - 2], Vt[:, r - 1]
+            p1, p2 = e1 @ n[js].T, e2 @ n[js].T  # (c, J)
+            V = p2[:, :, None] * e1[:, None, :] - p1[:, :, None] * e2[:, None, :]
+            nv = np.hypot(p1, p2)
+            ci, ji = np.nonzero(nv > _DEPENDENT_TOL)
+            if ci.size == 0:
+                continue
+            V = V[ci, ji] / nv[ci, ji, None]
+            S = np.column_stack([Sp[ci], js[ji]])  # (L, r−1)
+            L = S.shape[0]
+            stats["vertices"] += L
+            t = V @ n.T  # (L, H)
+            np.put_along_axis(t, S, 0.0, axis=1)
+            pos = t > _COPLANAR_TOL
+            negm = t < -_COPLANAR_TOL
+            n_on = H - pos.sum(axis=1) - negm.sum(axis=1)
+            deg = n_on > p
+            sO = pos.view(np.int8) - negm.view(np.int8)  # signs of v, 0 on the planes through v
+            # G_+ = Σ_{t_j>0} n_j w_j⁺ᵀ + Σ_{t_j<0} n_j w_j⁻ᵀ, G_− = Σ_{j∉J} n_j (w_j⁺ + w_j⁻)ᵀ − G_+
+            if np.any(deg):
+                onv = sO == 0
+                on_m, on_s = onv.astype(float) @ Em, onv.astype(float) @ Es
+            else:
+                on_m, on_s = Em[S].sum(axis=1), Es[S].sum(axis=1)
+            Gp = pos.astype(float) @ Dpm + (Em_tot - on_m)
+            Gm = (Es_tot - on_s) - Gp
+            nd = ~deg
+            if np.any(nd):
+                Sn = S[nd]
+                Ap, Am = Ep[Sn], Em[Sn]
+                NJ = np.transpose(n[Sn], (0, 2, 1))
+                ws = wmax[Sn].sum(axis=1)
+                rows_nd = np.nonzero(nd)[0]
+                for G, vv, eps in ((Gp[nd], V[nd], 1), (Gm[nd], -V[nd], -1)):
+                    faces = _Faces(r, k)
+                    stats["forms"] += _vertex_faces(G, Ap, Am, NJ, vv, (sO, rows_nd, eps), n, pool, scale2,
+                                                    faces, cells, lower, ws)
+                    faces.evaluate(pool, scale2)
+            for l in np.nonzero(deg)[0]:
+                J = np.nonzero(sO[l] == 0)[0]
+                if J.size > MAX_DEGREE:
+                    raise BudgetExceeded(f"{J.size} planes meet at one vertex (more than {MAX_DEGREE})")
+                gb = J[_greedy_basis(n[J])]
+                if gb.size != p or np.any(np.sort(gb) != np.sort(S[l])):
+                    continue  # this vertex is enumerated from its first basis only
+                stats["degenerate_vertices"] += 1
+                q = J.size
+                if q not in deg_tables:
+                    deg_tables[q] = _subset_tables(q)
+                cq, lq = deg_tables[q]
+                Ap, Am = Ep[J][None], Em[J][None]
+                NJ = n[J].T[None]
+                ws = wmax[J].sum()[None]
+                for G, vv, eps in ((Gp[l : l + 1], V[l : l + 1], 1), (Gm[l : l + 1], -V[l : l + 1], -1)):
+                    faces = _Faces(r, k)
+                    stats["forms"] += _vertex_faces(G, Ap, Am, NJ, vv, (sO, np.array([l]), eps), n, pool, scale2,
+                                                    faces, cq, lq, ws)
+                    faces.evaluate(pool, scale2)
+    stats["time"] = time.perf_counter() - t0
+    return stats

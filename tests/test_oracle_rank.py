@@ -1,0 +1,308 @@
+"""Pricing beyond input rank 3: the vertex enumeration (exact, any rank) and the anytime branch
+and bound, against the independent brute force of tests/oracle_reference.py."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from covcone.activations import absolute, leaky_relu, linear, relu
+from covcone.oracle import GroupPrice, exact_affordable, group_norms, max_group_norm, oracle_path
+
+from oracle_reference import reference_max, true_value
+
+ACTS = [relu, leaky_relu(0.2), absolute, linear, (0.5, -2.0)]
+
+
+def slopes(act):
+    return act if isinstance(act, tuple) else (act.a, act.b)
+
+
+def data_basis(X):
+    """Basis of the input range with a bias row: B = S Vᵀ from the thin SVD of [Xᵀ; 1ᵀ]."""
+    A = np.vstack([X.T, np.ones(X.shape[0])])
+    _, s, Vt = np.linalg.svd(A, full_matrices=False)
+    keep = s > 1e-12 * s[0]
+    return s[keep, None] * Vt[keep]
+
+
+def sphere(r, n, rng):
+    P = rng.standard_normal((n, r))
+    return P / np.linalg.norm(P, axis=1, keepdims=True)
+
+
+def check_exact(res, Theta, B, act, rel=1e-8):
+    a, b = slopes(act)
+    ref, _ = reference_max(Theta, B, a, b)
+    assert res.exact
+    assert res.value == pytest.approx(ref, rel=rel, abs=1e-12)
+    assert res.bound == res.value
+    assert true_value(Theta, B, a, b, res.C[0])[0] == pytest.approx(res.value, rel=1e-12)
+    return ref
+
+
+# --------------------------------------------------------------------------------------------
+# vertex enumeration: exact at any rank
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("act", ACTS, ids=str)
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_vertices_match_reference(act, k):
+    rng = np.random.default_rng(100 + 7 * k + ACTS.index(act))
+    for r, N in ((4, 7), (5, 6)):
+        B = rng.standard_normal((r, N))
+        Theta = rng.standard_normal((N, k))
+        res = max_group_norm(Theta, B, act, _method="vertices", rng=0)
+        assert res.method == "vertices" and res.stats["vertices"] > 0
+        check_exact(res, Theta, B, act)
+
+
+@pytest.mark.parametrize("r", [6, 7, pytest.param(8, marks=pytest.mark.slow)])
+def test_vertices_high_rank_match_reference(r):
+    rng = np.random.default_rng(r)
+    N = r + 1 if r > 6 else 8
+    B = rng.standard_normal((r, N))
+    Theta = rng.standard_normal((N, 2))
+    for act in (relu, (0.5, -2.0)):
+        ref = check_exact(max_group_norm(Theta, B, act, _method="vertices", n_starts=0), Theta, B, act)
+        for nodes in (1, 300):  # the branch-and-bound bound (κ-free term from rank 7) is valid
+            bb = max_group_norm(Theta, B, act, _method="branch and bound", max_nodes=nodes, n_starts=0)
+            assert bb.bound >= ref * (1 - 1e-12) and bb.value <= ref * (1 + 1e-12)
+
+
+def degenerate_cases(rng):
+    """Duplicate, scaled, opposite and collinear inputs (rank 4 with bias); a grid of inputs
+    (many planes through one vertex); parallel columns of B."""
+    X = rng.standard_normal((8, 3))
+    dup = X.copy()
+    dup[1] = dup[0]
+    dup[5] = dup[4]
+    line = X.copy()
+    p, d = rng.standard_normal(3), rng.standard_normal(3)
+    line[2:6] = p + np.array([-1.0, 0.0, 0.5, 2.0])[:, None] * d  # four collinear points
+    grid = np.array([[x, y, z] for x in (-1, 0, 1) for y in (0, 1) for z in (0, 1)], float)[:8]
+    Bp = rng.standard_normal((4, 6))
+    par = np.column_stack([Bp, 2.0 * Bp[:, 0], -0.5 * Bp[:, 1]])
+    return {"duplicates": data_basis(dup), "collinear": data_basis(line), "grid": data_basis(grid),
+            "parallel": par}
+
+
+@pytest.mark.parametrize("name", ["duplicates", "collinear", "grid", "parallel"])
+@pytest.mark.parametrize("act", ACTS, ids=str)
+def test_vertices_degenerate_data(name, act):
+    rng = np.random.default_rng(11)
+    B = degenerate_cases(rng)[name]
+    N = B.shape[1]
+    for k in (1, 3):
+        Theta = rng.standard_normal((N, k))
+        res = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
+        check_exact(res, Theta, B, act)
+
+
+def test_vertices_without_warm_start_and_n_best():
+    rng = np.random.default_rng(3)
+    B = rng.standard_normal((4, 7))
+    Theta = rng.standard_normal((7, 2))
+    ref, _ = reference_max(Theta, B, 1.0, 0.0)
+    res = max_group_norm(Theta, B, relu, _method="vertices", n_starts=0, n_best=4)
+    assert res.value == pytest.approx(ref, rel=1e-10)
+    assert np.all(np.diff(res.values) <= 1e-15)
+    assert np.allclose(group_norms(Theta, B, relu, res.C), res.values, rtol=1e-12)
+
+
+def test_vertices_agree_with_sign_patterns_default_path():
+    """N = 12: the default path (3^N) and the vertices agree; N = 16 (beyond 3^N): the default
+    path is the vertex enumeration, above dense sampling and below the branch-and-bound bound."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((12, 3))
+    B = data_basis(X)
+    Theta = rng.standard_normal((12, 2))
+    full = max_group_norm(Theta, B, leaky_relu(0.1))
+    vert = max_group_norm(Theta, B, leaky_relu(0.1), _method="vertices")
+    assert full.method == "sign patterns 3^N"
+    assert vert.value == pytest.approx(full.value, rel=1e-10)
+    X = rng.standard_normal((16, 3))
+    B = data_basis(X)
+    Theta = rng.standard_normal((16, 1))
+    res = max_group_norm(Theta, B, relu)
+    assert res.method in ("vertices", "branch and bound, closed") and res.exact
+    assert oracle_path(4, 16) == "vertices"
+    assert max_group_norm(Theta, B, relu, _method="vertices").value == pytest.approx(res.value, rel=1e-9)
+    s = true_value(Theta, B, 1.0, 0.0, sphere(4, 200000, rng))
+    assert res.value >= s.max() - 1e-12
+    bb = max_group_norm(Theta, B, relu, _method="branch and bound", max_nodes=2000)
+    assert bb.bound >= res.value * (1 - 1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# branch and bound: a valid bound at any budget, exact when it closes
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("act", ACTS, ids=str)
+def test_bnb_bound_valid_at_every_budget(act):
+    rng = np.random.default_rng(20 + ACTS.index(act))
+    for r, N, k in ((4, 6, 1), (5, 6, 2), (6, 7, 3)):
+        B = rng.standard_normal((r, N))
+        Theta = rng.standard_normal((N, k))
+        a, b = slopes(act)
+        ref, _ = reference_max(Theta, B, a, b)
+        prev = math.inf
+        for nodes in (1, 16, 128, 1024):
+            res = max_group_norm(Theta, B, act, _method="branch and bound", max_nodes=nodes, rng=0)
+            assert res.bound >= ref * (1 - 1e-12), (r, nodes)
+            assert res.value <= ref * (1 + 1e-12)
+            assert res.stats["nodes"] >= 1 and "open" in res.stats and "closed" in res.stats
+            if res.exact:
+                assert res.stats["closed"]
+                assert res.bound == pytest.approx(ref, rel=1e-8)
+            assert res.bound <= prev * (1 + 1e-12)  # the same search, longer: never a worse bound
+            prev = res.bound
+        res = max_group_norm(Theta, B, act, _method="branch and bound", time_limit=0.05, rng=0)
+        assert res.bound >= ref * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("act", [relu, absolute, (0.5, -2.0)], ids=str)
+def test_bnb_closes_on_small_instances(act):
+    rng = np.random.default_rng(40)
+    for r, N, k in ((4, 6, 1), (4, 7, 2), (5, 6, 1)):
+        B = rng.standard_normal((r, N))
+        Theta = rng.standard_normal((N, k))
+        res = max_group_norm(Theta, B, act, _method="branch and bound", time_limit=30, rng=0)
+        assert res.stats["closed"] and res.exact
+        a, b = slopes(act)
+        ref, _ = reference_max(Theta, B, a, b)
+        assert res.value == pytest.approx(ref, rel=1e-8)
+        assert res.bound == pytest.approx(ref, rel=1e-8) and res.bound >= ref * (1 - 1e-12)
+
+
+def test_bnb_degenerate_data_bound_valid():
+    rng = np.random.default_rng(12)
+    for name, B in degenerate_cases(rng).items():
+        N = B.shape[1]
+        Theta = rng.standard_normal((N, 2))
+        ref, _ = reference_max(Theta, B, 1.0, 0.0)
+        res = max_group_norm(Theta, B, relu, _method="branch and bound", max_nodes=3000)
+        assert res.bound >= ref * (1 - 1e-12), name
+        assert res.value <= ref * (1 + 1e-12), name
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), r=st.integers(4, 7), k=st.integers(1, 3),
+       nodes=st.sampled_from([1, 10, 200]))
+def test_bnb_bound_above_samples(seed, r, k, nodes):
+    rng = np.random.default_rng(seed)
+    N = 20
+    B = rng.standard_normal((r, N))
+    Theta = rng.standard_normal((N, k))
+    res = max_group_norm(Theta, B, absolute, _method="branch and bound", max_nodes=nodes, rng=seed)
+    s = true_value(Theta, B, 1.0, -1.0, sphere(r, 4000, rng))
+    assert res.bound >= s.max() * (1 - 1e-12)
+    assert res.value <= res.bound
+    assert res.bound <= max_group_norm(Theta, B, absolute, exact=False, rng=0).bound * (1 + 1e-9)  # ≤ spectral
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch, budgets, results
+# --------------------------------------------------------------------------------------------
+def test_oracle_path_and_affordable():
+    assert oracle_path(3, 10**4) == "arrangement r<=3"
+    assert oracle_path(9, 12) == "sign patterns 3^N"
+    assert oracle_path(4, 200) == "vertices" and exact_affordable(4, 200)
+    assert oracle_path(11, 100) == "branch and bound" and not exact_affordable(11, 100)
+    assert oracle_path(4, 200, max_faces=10) == "branch and bound"
+
+
+def test_budget_overrun_falls_back_and_says_so():
+    rng = np.random.default_rng(6)
+    B = data_basis(rng.standard_normal((30, 3)))
+    Theta = rng.standard_normal((30, 2))
+    exact = max_group_norm(Theta, B, relu, _method="vertices")
+    assert exact.exact and exact.method == "vertices"
+    auto = max_group_norm(Theta, B, relu)
+    assert auto.exact and auto.value == pytest.approx(exact.value, rel=1e-9)
+    over = max_group_norm(Theta, B, relu, max_faces=10, max_nodes=50)
+    assert over.method.startswith("branch and bound") and "budget" in over.stats and not over.exact
+    forced = max_group_norm(Theta, B, relu, _method="vertices", max_faces=10, max_nodes=50)
+    assert "vertex enumeration stopped" in forced.method and "budget" in forced.stats
+    assert forced.bound >= exact.value * (1 - 1e-12)
+    assert over.bound >= exact.value * (1 - 1e-12) and over.value <= exact.value * (1 + 1e-12)
+    quick = max_group_norm(Theta, B, relu, time_limit=1e-4)
+    assert "time limit" in quick.method or quick.exact
+    assert quick.bound >= exact.value * (1 - 1e-12)
+    assert quick.stats["time"] < 5.0
+
+
+@pytest.mark.parametrize("act", ACTS, ids=str)
+@pytest.mark.parametrize("k", [1, 2])
+def test_heuristic_bound_is_valid_and_below_spectral(act, k):
+    rng = np.random.default_rng(1 + k)
+    B = rng.standard_normal((5, 7))
+    Theta = rng.standard_normal((7, k))
+    a, b = slopes(act)
+    ref, _ = reference_max(Theta, B, a, b)
+    res = max_group_norm(Theta, B, act, exact=False)
+    spec = max(abs(a), abs(b)) * np.linalg.norm(Theta, 2) * np.linalg.norm(B, 2)
+    assert not res.exact and res.value <= ref * (1 + 1e-12)
+    assert ref * (1 - 1e-12) <= res.bound <= spec * (1 + 1e-9)
+    if act is linear:
+        assert res.bound == pytest.approx(ref, rel=1e-9)  # |m₀|·‖BΘ‖₂ is exact for σ linear
+
+
+def test_starts_are_used():
+    rng = np.random.default_rng(8)
+    B = rng.standard_normal((5, 7))
+    Theta = rng.standard_normal((7, 2))
+    ref, c = reference_max(Theta, B, 1.0, 0.0)
+    res = max_group_norm(Theta, B, relu, exact=False, n_starts=0, starts=c[None] * 3.0)
+    assert res.value >= ref * (1 - 1e-12)
+    with pytest.raises(ValueError, match=r"starts: expected shape \(s, r\) with r = 5"):
+        max_group_norm(Theta, B, relu, starts=np.ones((2, 3)))
+    with pytest.raises(ValueError, match="time_limit"):
+        max_group_norm(Theta, B, relu, time_limit=-1)
+
+
+def test_sampled_gates_heuristic_below_exact():
+    rng = np.random.default_rng(9)
+    B = data_basis(rng.standard_normal((25, 3)))
+    Theta = rng.standard_normal((25, 1))
+    ex = max_group_norm(Theta, B, relu)
+    he = max_group_norm(Theta, B, relu, exact=False, n_starts=32, rng=1)
+    assert he.value <= ex.value * (1 + 1e-12)
+    assert he.value >= 0.5 * ex.value  # the local ascent lands on a reasonable point
+
+
+def test_groupprice_backwards_compatible():
+    res = GroupPrice(1.0, np.eye(2)[:1], np.ones(1), False, "custom", 0)
+    assert res.bound == math.inf and res.stats == {}
+
+
+# --------------------------------------------------------------------------------------------
+# heavier cross-checks
+# --------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_vertices_vs_sign_patterns_many():
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        r = int(rng.integers(4, 7))
+        N = int(rng.integers(r + 2, 12))
+        X = rng.standard_normal((N, r - 1))
+        if seed % 3 == 0:
+            X[1] = X[0]
+            X[3] = 0.5 * (X[2] + X[4])
+        B = data_basis(X)
+        Theta = rng.standard_normal((N, int(rng.integers(1, 4))))
+        act = ACTS[seed % len(ACTS)]
+        full = max_group_norm(Theta, B, act, _method="sign patterns 3^N", n_starts=0)
+        vert = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
+        assert vert.value == pytest.approx(full.value, rel=1e-9), seed
+
+
+@pytest.mark.slow
+def test_bnb_closes_rank6_matches_reference():
+    rng = np.random.default_rng(61)
+    B = rng.standard_normal((6, 7))
+    Theta = rng.standard_normal((7, 1))
+    ref, _ = reference_max(Theta, B, 1.0, 0.0)
+    res = max_group_norm(Theta, B, relu, _method="branch and bound", time_limit=300)
+    assert res.bound >= ref * (1 - 1e-12)
+    if res.stats["closed"]:
+        assert res.bound == pytest.approx(ref, rel=1e-8)
