@@ -254,20 +254,27 @@ def test_certify_a_perturbed_optimum():
 
 
 def test_heuristic_and_lifted_methods_are_honest():
-    """Input rank 4 with N = 16 > 13: no exact oracle; bounds must stay valid and say so."""
+    """Input rank 4 with N = 16 is now exact (vertices of the arrangement / branch and bound);
+    rank 9 with N = 24 is beyond every exact enumeration: bounds must stay valid and say so."""
+    from covcone.oracle import oracle_path
+
     rng = np.random.default_rng(21)
     X = rng.standard_normal((16, 3))
     Y = rng.standard_normal((16, 1))
-    exact = covcone.solve(X[:10], Y[:10], lam=0.05, beta=1.0)  # N ≤ 13: 3^N oracle
-    assert exact.certified and "exact" in exact.method
-    res = covcone.solve(X, Y, lam=0.05, beta=1.0, lifted_max_n=16)
-    assert "heuristic" in res.method
+    exact = covcone.solve(X, Y, lam=0.05, beta=1.0)
+    assert exact.certified and "exact" in exact.method, exact.message
+    X = rng.standard_normal((24, 8))
+    Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((24, 1))
+    assert oracle_path(9, 24) == "branch and bound"
+    res = covcone.solve(X, Y, lam=0.05, beta=1.0, lifted_max_n=24, oracle_time=1.0, gradient_starts=0, max_rounds=20)
     assert res.lower <= res.upper + 1e-9
     if not res.certified:
         assert "NOT certified" in res.message and "not affordable" in res.message
-    assert res.lower_from in ("lifted SDP dual", "spectral dual", "trivial (loss ≥ 0)")
-    heur = covcone.solve(X, Y, lam=0.05, beta=1.0, method="heuristic")
+    assert res.lower_from in ("lifted SDP dual", "oracle-bound dual", "spectral dual", "trivial (loss ≥ 0)",
+                              "exact-oracle dual")
+    heur = covcone.solve(X, Y, lam=0.05, beta=1.0, method="heuristic", gradient_starts=0, max_rounds=20)
     assert heur.lower_from != "lifted SDP dual" and heur.lower <= heur.upper
+    assert heur.lower_from != "exact-oracle dual"
 
 
 def test_scs_solver_result_is_consistent():

@@ -93,7 +93,7 @@ class _Run:
         lb, _ = internal_bound(self.setup, Theta, step.bound)
         if step.exact:
             source = LowerBound.EXACT_ORACLE
-        elif step.bound < float(np.linalg.norm(Theta, 2)) * self.pricing.spec * (1 - 1e-9):
+        elif step.stats.get("nodes"):  # a branch-and-bound (or partial enumeration) bound
             source = LowerBound.ORACLE_BOUND
         else:
             source = LowerBound.SPECTRAL
@@ -214,8 +214,9 @@ def _loop(run: _Run, C, bar) -> str:
             return f"time limit of {run.time_limit:g} s reached"
         V, Theta, upper = _master_step(run, C)
         t0 = time.perf_counter()
+        act = np.linalg.norm(V, axis=1) > 0
         step = run.pricing.round(Theta, it, threshold=run.threshold, time_left=run.time_left(),
-                                 anytime_budget=run.anytime_budget())
+                                 anytime_budget=run.anytime_budget(), starts=C[act][:64] if np.any(act) else None)
         run.timings["oracle"] += time.perf_counter() - t0
         run.bound_from(Theta, step)
         run.oracle_info = {"method": step.method, "exact": step.exact, **step.stats}

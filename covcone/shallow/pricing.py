@@ -12,7 +12,6 @@ bound ``m̄`` gives a valid lower bound however early it stops.
 """
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -47,10 +46,10 @@ class Pricing:
         self.exact_affordable = exact_affordable
         self.custom = oracle
         self._mgn = max_group_norm
-        self._has_time_limit = "time_limit" in inspect.signature(max_group_norm).parameters
+        self.low_rank = setup.r <= 3  # exact enumerations that need no time limit
         self.spec = spectral_bound(setup.Bs, setup.activation)
 
-    def _call(self, Theta, *, exact: bool, time_limit=None, n_best=None):
+    def _call(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None):
         t0 = time.perf_counter()
         s = self.setup
         scale = float(np.linalg.norm(Theta))
@@ -62,10 +61,10 @@ class Pricing:
         if self.custom is not None:
             p = self.custom(That, s.Bs, s.activation, n_best, self.rng)
         else:
-            kw = dict(n_best=n_best, exact=exact, rng=self.rng)
+            kw = dict(n_best=n_best, exact=exact, rng=self.rng, starts=starts)
             if exact and self.client is not None:
                 kw["client"] = self.client
-            if exact and time_limit is not None and self._has_time_limit:
+            if exact and time_limit is not None:
                 kw["time_limit"] = time_limit
             p = self._mgn(That, s.Bs, s.activation, **kw)
         spec = float(np.linalg.norm(That, 2)) * self.spec * (1 + 1e-12)
@@ -79,23 +78,26 @@ class Pricing:
         return PriceStep(p.C, np.asarray(p.values) * scale, float(p.value) * scale, float(bound) * scale,
                          bool(p.exact), str(p.method), time.perf_counter() - t0, stats)
 
-    def round(self, Theta, it: int, *, threshold: float, time_left=None, anytime_budget=None) -> PriceStep:
-        """The pricing of round ``it`` (see the module docstring).  ``threshold`` = 2λ̃."""
+    def round(self, Theta, it: int, *, threshold: float, time_left=None, anytime_budget=None,
+              starts=None) -> PriceStep:
+        """The pricing of round ``it`` (see the module docstring).  ``threshold`` = 2λ̃; ``starts``
+        (the active columns) seed the heuristic's local ascent."""
         if self.custom is not None:
             return self._call(Theta, exact=False)
-        if self.exact_affordable:
+        if self.exact_affordable and self.low_rank:
             if it % 4 != 3:
-                heur = self._call(Theta, exact=False)
+                heur = self._call(Theta, exact=False, starts=starts)
                 if np.any(heur.values > threshold * (1 + 1e-6)):
                     return heur
             return self._call(Theta, exact=True)
-        heur = self._call(Theta, exact=False)
-        if np.any(heur.values > threshold * (1 + 1e-6)) or not self._has_time_limit:
+        heur = self._call(Theta, exact=False, starts=starts)
+        if np.any(heur.values > threshold * (1 + 1e-6)):
             return heur
+        # input rank ≥ 4: the exact enumeration or the anytime branch and bound, within a budget
         budget = anytime_budget if time_left is None else min(anytime_budget, max(0.0, time_left))
         if budget <= 0:
             return heur
-        step = self._call(Theta, exact=True, time_limit=budget)
+        step = self._call(Theta, exact=True, time_limit=budget, starts=starts)
         if heur.value > step.value:  # keep the better candidates, the proven bound
             step = PriceStep(heur.C, heur.values, heur.value, max(step.bound, heur.value), step.exact,
                              step.method, step.seconds + heur.seconds, step.stats)
