@@ -86,16 +86,40 @@ def sigma(z, ab):
     return np.where(z >= 0, a * z, b * z)
 
 
-def reduce_inputs(X, beta, rtol=1e-10):
-    r"""B = A V_r (N × r) with A = [X, β1] (or X when β = 0): the rank-r factor of the inputs."""
+def reduce_inputs(X, beta, rtol=1e-10, with_basis=False):
+    r"""B = A V_r (N × r) with A = [X, β1] (or X when β = 0): the rank-r factor of the inputs
+    (and V_r, (d+1) × r, mapping reduced directions back to first-layer weight rows)."""
     X = np.asarray(X, float)
-    N = X.shape[0]
+    N, d = X.shape
     A = np.hstack([X, np.full((N, 1), float(beta))]) if beta > 0 else X
     if A.shape[1] == 0:
-        return np.zeros((N, 0))
+        return (np.zeros((N, 0)), np.zeros((d + 1, 0))) if with_basis else np.zeros((N, 0))
     U, S, Vt = np.linalg.svd(A, full_matrices=False)
     r = int(np.sum(S > rtol * S[0])) if S.size and S[0] > 0 else 0
-    return U[:, :r] * S[:r]
+    B = U[:, :r] * S[:r]
+    if not with_basis:
+        return B
+    Vr = Vt[:r].T
+    if beta == 0:
+        Vr = np.vstack([Vr, np.zeros((1, r))])
+    return B, Vr
+
+
+def _weights(X, beta, dirs, C, c0, factor):
+    r"""Balanced weights (W1, W2) of the network with unit reduced directions ``dirs`` (m × r),
+    normalised output vectors ``C`` (m × k) and bias output ``c0`` (k,): first-layer rows
+    √‖c_j‖ V_r d_j, output columns c_j/√‖c_j‖ with c_j = factor · C_j (factor = s_Y/s_B undoes
+    the normalisation); the bias output column is factor · c0 (see :func:`_normalise`)."""
+    _, Vr = reduce_inputs(X, beta, with_basis=True)
+    C = factor * np.asarray(C, float)
+    nrm = np.linalg.norm(C, axis=1)
+    keep = nrm > 0
+    if not np.any(keep):
+        keep[:1] = True
+    sq = np.sqrt(np.maximum(nrm[keep], 1e-300))
+    W1 = (dirs[keep] @ Vr.T) * sq[:, None]
+    W2 = np.hstack([(C[keep] / sq[:, None]).T, (factor * np.asarray(c0, float)).reshape(-1, 1)])
+    return W1, W2
 
 
 def one_hot(labels, k):
@@ -138,7 +162,22 @@ def _normalise(X, Y, lam, beta, cost, ab):
         Y = np.asarray(Y, float).reshape(N, -1)
         sY = float(np.linalg.norm(Y) / math.sqrt(N)) or 1.0
         Yn = Y / sY
-    return _Prob(B / sB, Yn, cost, lam / (sY * sB), lam / sB**2, float(beta) / sB, sY**2, ab)
+    P = _Prob(B / sB, Yn, cost, lam / (sY * sB), lam / sB**2, float(beta) / sB, sY**2, ab)
+    P.factor = sY / sB
+    return P
+
+
+def _solve(prob):
+    """Clarabel with tight tolerances, then its defaults, then SCS: the solver only proposes a
+    point; the bounds are recomputed in numpy, so a less accurate solver only widens them."""
+    for solver, opts in (("CLARABEL", _CLARABEL), ("CLARABEL", {}), ("SCS", {"eps": 1e-9, "max_iters": 200000})):
+        try:
+            prob.solve(solver=solver, **opts)
+        except cp.error.SolverError:
+            continue
+        if prob.status in ("optimal", "optimal_inaccurate", "infeasible", "infeasible_inaccurate"):
+            return prob.status
+    raise RuntimeError(f"reference convex program failed: {prob.status}")
 
 
 def _cost(P: _Prob, Yhat):
@@ -218,10 +257,7 @@ def _group_lasso(P: _Prob, S, omega):
         cons.append(fit)
         obj = reg
     prob = cp.Problem(cp.Minimize(obj), cons)
-    try:
-        prob.solve(solver="CLARABEL", **_CLARABEL)
-    except cp.error.SolverError:
-        prob.solve(solver="CLARABEL")
+    _solve(prob)
     if V.value is None:
         raise RuntimeError(f"reference group lasso failed: {prob.status}")
     Vv, c0v = np.asarray(V.value), np.asarray(c0.value)
@@ -358,10 +394,7 @@ def pilanci_ergen(X, y, *, ab, lam, beta, cost="mse", rng=None):
         cons.append(fit)
         obj = reg
     prob = cp.Problem(cp.Minimize(obj), cons)
-    try:
-        prob.solve(solver="CLARABEL", **_CLARABEL)
-    except cp.error.SolverError:
-        prob.solve(solver="CLARABEL")
+    _solve(prob)
     if prob.status in ("infeasible", "infeasible_inaccurate"):
         return Ref(math.inf, math.inf, "pilanci-ergen (infeasible)", True, {"n_cells": nP})
     uv, vv, c0v = np.asarray(u.value), np.asarray(v.value), float(c0.value)
@@ -369,11 +402,23 @@ def pilanci_ergen(X, y, *, ab, lam, beta, cost="mse", rng=None):
     U, Vv = uv.reshape(nP, r), vv.reshape(nP, r)
     fh = np.zeros(N)
     regv = 0.0
+    dirs, outs = [], []
     for i, s in enumerate(pats):
         for z, sgn in ((U[i], 1.0), (Vv[i], -1.0)):
             zz = z if np.all(s * (B @ z) >= -1e-13 * np.linalg.norm(z)) else _project_cone(s[:, None] * B, z)
             fh += sgn * sigma(B @ zz, ab)  # the network's own forward pass: ±σ(B w) with w = zz
             regv += 2 * lam_n * np.linalg.norm(zz)
+            nz = np.linalg.norm(zz)
+            if nz > 0:
+                dirs.append(zz / nz)
+                outs.append(sgn * nz)
+    dirs = np.array(dirs).reshape(-1, r)
+    outs = np.array(outs)
+    if cost == "cross_entropy":  # logit difference δ → output vector (δ/2, −δ/2)
+        Cn, c0n = np.stack([outs / 2, -outs / 2], 1), np.array([c0v / 2, -c0v / 2])
+    else:
+        Cn, c0n = outs[:, None], np.array([c0v])
+    weights = _weights(X, beta, dirs, Cn, c0n, P.factor)
     fh = fh + P.beta * c0v
     regv += lam_b * c0v**2 if P.beta > 0 else 0.0
     # Θ and the upper value in the reduced (scalar) form
@@ -403,7 +448,7 @@ def pilanci_ergen(X, y, *, ab, lam, beta, cost="mse", rng=None):
         Pk = _Prob(B, P.Y, cost, lam_n, lam_b, P.beta, P.scale, ab)
         lo = _best_dual(Pk, Theta[:, None], lambda Th: sup(Th[:, 0]))
     return Ref(lo * P.scale, hi * P.scale, "pilanci-ergen", True,
-               {"n_cells": nP, "resid": resid, "status": prob.status})
+               {"n_cells": nP, "resid": resid, "status": prob.status, "weights": weights})
 
 
 def _project_cone(G, z):
@@ -550,7 +595,7 @@ class _Mesh:
         self.T = newT
 
 
-def simplicial(X, Y, *, ab, lam, beta, cost="mse", rtol=1e-9, max_iter=12, max_atoms=6000):
+def simplicial(X, Y, *, ab, lam, beta, cost="mse", rtol=1e-9, max_iter=10, max_atoms=4000):
     r"""Sandwich ``lo ≤ P* ≤ hi`` for input rank r ≤ 3 and any number of outputs (module docstring).
 
     Y: (N, k) targets, or integer labels (N,) for cross-entropy.  Iterates: solve the weighted
@@ -574,6 +619,7 @@ def simplicial(X, Y, *, ab, lam, beta, cost="mse", rtol=1e-9, max_iter=12, max_a
         if np.linalg.norm(b) > 1e-14:
             mesh.cut(b, i)
     lo, hi, resid = -math.inf, math.inf, 0.0
+    weights = None
     it = 0
     for it in range(max_iter):
         R = np.array(mesh.P)
@@ -584,6 +630,7 @@ def simplicial(X, Y, *, ab, lam, beta, cost="mse", rtol=1e-9, max_iter=12, max_a
         if P.cost != "interpolate" or res_ <= 1e-8:
             if val < hi:
                 hi, resid = val, res_
+                weights = _weights(X, beta, R, V, c0, P.factor)
         sn = np.linalg.norm(S, axis=0)
 
         def sup(Th, S=S, om=om):
@@ -600,7 +647,7 @@ def simplicial(X, Y, *, ab, lam, beta, cost="mse", rtol=1e-9, max_iter=12, max_a
         mesh.refine(low)
         mesh.refine(low)  # two levels per round: 1 − ρ shrinks 16-fold around each active atom
     return Ref(lo * P.scale, hi * P.scale, f"simplicial r={r}", True,
-               {"atoms": len(mesh.P), "iters": it + 1, "resid": resid})
+               {"atoms": len(mesh.P), "iters": it + 1, "resid": resid, "weights": weights})
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,7 +679,7 @@ def linear_nuclear(X, Y, *, lam, beta, cost="mse", a=1.0):
         cons.append(fit)
         obj = reg
     prob = cp.Problem(cp.Minimize(obj), cons)
-    prob.solve(solver="CLARABEL")
+    _solve(prob)
     if prob.status in ("infeasible", "infeasible_inaccurate"):
         return Ref(math.inf, math.inf, "linear nuclear (infeasible)", True)
     Mv, c0v = np.asarray(M.value), np.asarray(c0.value)
@@ -646,7 +693,9 @@ def linear_nuclear(X, Y, *, lam, beta, cost="mse", a=1.0):
     else:
         Theta = _theta(P, Yhat)
     lo = _best_dual(P, Theta, lambda Th: float(np.linalg.norm(B.T @ Th, 2)))
-    return Ref(lo * P.scale, hi * P.scale, "linear nuclear norm", True, {"resid": resid})
+    Uu, Ss, Vvt = np.linalg.svd(Mv, full_matrices=False)  # M = Σ σ_j u_j v_jᵀ: neurons u_j, outputs σ_j v_j
+    weights = _weights(X, beta, Uu.T, Ss[:, None] * Vvt, c0v, P.factor)
+    return Ref(lo * P.scale, hi * P.scale, "linear nuclear norm", True, {"resid": resid, "weights": weights})
 
 
 # --------------------------------------------------------------------------------------------
@@ -667,7 +716,7 @@ def network_loss(W1, W2, X, Y, *, ab, lam, beta, cost):
     raise ValueError(cost)
 
 
-def local_search(X, Y, *, ab, lam, beta, cost="mse", width=24, starts=4, iters=400, seed=0):
+def local_search(X, Y, *, ab, lam, beta, cost="mse", width=16, starts=3, iters=150, seed=0):
     r"""An upper reference ``hi ≥ P*`` only: torch L-BFGS (float64) on a width-``width`` network from
     ``starts`` random inits, then the output layer refitted by the convex group lasso over the
     found first-layer directions; ``hi`` is the best network's loss by :func:`network_loss`."""
@@ -693,7 +742,7 @@ def local_search(X, Y, *, ab, lam, beta, cost="mse", width=24, starts=4, iters=4
         W1 = (torch.randn(width, d + 1, generator=gen, dtype=torch.float64) / max(xsc, 1e-300)).requires_grad_()
         W2 = (torch.randn(k, width + 1, generator=gen, dtype=torch.float64) * ysc / math.sqrt(width)).requires_grad_()
         opt = torch.optim.LBFGS([W1, W2], lr=1, max_iter=iters, tolerance_grad=1e-14, tolerance_change=1e-16,
-                                history_size=50, line_search_fn="strong_wolfe")
+                                history_size=20, line_search_fn="strong_wolfe")
 
         def closure():
             opt.zero_grad()
