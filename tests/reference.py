@@ -716,7 +716,7 @@ def network_loss(W1, W2, X, Y, *, ab, lam, beta, cost):
     raise ValueError(cost)
 
 
-def local_search(X, Y, *, ab, lam, beta, cost="mse", width=16, starts=3, iters=150, seed=0):
+def local_search(X, Y, *, ab, lam, beta, cost="mse", width=12, starts=2, iters=120, seed=0):
     r"""An upper reference ``hi ≥ P*`` only: torch L-BFGS (float64) on a width-``width`` network from
     ``starts`` random inits, then the output layer refitted by the convex group lasso over the
     found first-layer directions; ``hi`` is the best network's loss by :func:`network_loss`."""

@@ -270,9 +270,11 @@ def run_instance(inst):
         if inst["cost"] == "interpolate" and ref is not None and math.isinf(ref.hi) and "interpolat" in str(exc):
             return [], ref, None  # infeasible interpolation refused with a clear message
         STATS["failures"] += 1
+        _log(inst, ref, None, [f"solve raised {exc!r}"])
         return [f"solve raised {exc!r}"], ref, None
     except Exception as exc:  # noqa: BLE001 - any crash is a finding
         STATS["failures"] += 1
+        _log(inst, ref, None, [f"solve raised {exc!r}"])
         return [f"solve raised {exc!r}"], ref, None
     if res.certified:
         STATS["certified"] += 1
@@ -288,7 +290,9 @@ def _log(inst, ref, res, bad):
     path = os.environ.get("HUNT_LOG")
     if not path:
         return
-    rec = {"tag": inst["tag"], "status": res.status, "upper": res.upper, "lower": res.lower, "tol": inst["tol"],
+    rec = {"tag": inst["tag"], "status": res.status if res is not None else "raised",
+           "upper": res.upper if res is not None else None, "lower": res.lower if res is not None else None,
+           "tol": inst["tol"],
            "ref": None if ref is None else {"kind": ref.kind, "lo": ref.lo, "hi": ref.hi, "exact": ref.exact},
            "bad": bad}
     with open(path, "a") as fh:
@@ -533,9 +537,9 @@ def test_certify_trained_models(seed):
 # slow lane: ≥ 500 random instances
 # --------------------------------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("start", range(1000, 1600, 25))
+@pytest.mark.parametrize("start", range(1000, 1500, 25))
 def test_hunt_slow(start):
-    """24 blocks × 25 seeds = 600 random instances (ranks 1–8, scales 1e-6…1e6)."""
+    """20 blocks × 25 seeds = 500 random instances (ranks 1–8, scales 1e-6…1e6)."""
     t0 = time.perf_counter()
     failures = _run_seeds(range(start, start + 25), extreme=True, max_rank=8)
     assert not failures, f"certificate rule violated ({time.perf_counter() - t0:.0f} s):\n" + _report(failures)
