@@ -386,6 +386,34 @@ def test_solve_extreme_scales():
     assert not failures, "certificate rule violated:\n" + _report(failures)
 
 
+# instances where a cone program's dual bound exceeded the loss of an explicit network (found by
+# the hunt; the reference network is re-evaluated by covcone's own forward pass in ``ref_for``)
+CONE_LOWER_CASES = [
+    (1020, dict(), "cells"),  # interpolate, σ = (0.5, −2), β = 1, k = 3: lower 26 % above P*
+    (1482, dict(), "lifted"),  # interpolate, σ = (0.5, −2), β = 0, rank 6: lower 7× P*
+    (9, dict(extreme=False, max_rank=6, exact_only=True), "lifted"),  # interpolate, |x|, duplicate: +1.7e-4
+    (28, dict(extreme=False, max_rank=6, exact_only=True), "lifted"),  # linear σ, mse, Y·1e-3: +3.9e-5
+]
+
+
+@pytest.mark.parametrize("seed,kw,method", CONE_LOWER_CASES)
+def test_cone_method_lower_bound_is_valid(seed, kw, method):
+    r"""``res.lower`` of ``method="cells"`` / ``"lifted"`` must never exceed P* (a valid bound),
+    whatever the status: here P* is bracketed by the reference and its network reproduced."""
+    inst = make_instance(seed, **kw)
+    assert inst["method"] == method
+    ref = ref_for(inst)
+    assert ref is not None and ref.exact, inst.get("ref_error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = covcone.solve(inst["X"], inst["Y"], activation=inst["spec"], lam=inst["lam"], beta=inst["beta"],
+                            cost=inst["cost"], method=method, tol=inst["tol"], rng=0)
+    width = ref.hi - ref.lo
+    assert res.lower <= ref.hi * (1 + 1e-7) + width, (
+        f"[{inst['tag']}] {method}: lower {res.lower:.10g} ({res.lower_from}, status {res.status}) exceeds the "
+        f"optimum P* ≤ {ref.hi:.10g} by {(res.lower - ref.hi) / ref.hi:.3e} relative")
+
+
 def _scale_family(seed, act="relu", k=1, rank=2):
     rng = np.random.default_rng(seed)
     spec, ab = ACTS[act]
