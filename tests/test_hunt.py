@@ -22,10 +22,13 @@ reference are printed at the end of the module (``-s`` not needed).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -252,12 +255,38 @@ def check_result(inst, res, ref):
     return bad
 
 
+SOLVE_SECONDS = 120  # a tiny instance (N ≤ 9) that takes longer is a finding (solve has no default time limit)
+
+
+class SolveTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds):
+    """Raise :class:`SolveTimeout` after ``seconds`` (SIGALRM; main thread on POSIX only, else no limit)."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SolveTimeout(f"solve did not return within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def run_instance(inst):
     """Solve, compare, record; returns (problems, ref, res)."""
     STATS["instances"] += 1
     ref = ref_for(inst)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _deadline(SOLVE_SECONDS):
             warnings.simplefilter("ignore")
             res = covcone.solve(inst["X"], inst["Y"], activation=inst["spec"], lam=inst["lam"], beta=inst["beta"],
                                 cost=inst["cost"], method=inst["method"], tol=inst["tol"], rng=0)
