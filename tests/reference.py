@@ -69,7 +69,7 @@ class Ref:
     hi: float
     kind: str
     exact: bool  # True: lo is a valid lower bound (a dual certificate), not just -inf
-    info: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict, repr=False)
 
     @property
     def gap(self) -> float:
