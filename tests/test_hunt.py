@@ -17,8 +17,11 @@ is the scale-free one (docs/design.md, "Certificates"; paper §2 for the loss):
 
 Tests that fail against today's code are kept failing on purpose (no xfail): each assertion
 message lists the instances (seed, activation, β, cost, k, rank, scales) and what was wrong.
-The slow lane (``-m slow``) runs ≥ 500 random instances; the worst relative excesses over the
-reference are printed at the end of the module (``-s`` not needed).
+``test_cone_method_lower_bound_is_valid`` isolates the cases where a cone program's dual bound
+exceeded the loss of an explicit network.  Each solve gets a 120 s deadline (SIGALRM): a tiny
+instance that takes longer is reported, not waited for.  The slow lane (``-m slow``) runs 500
+random instances; the worst relative excesses over the reference are printed at the end of the
+module (``-s`` not needed); ``HUNT_LOG=path`` also writes one JSON line per instance.
 """
 from __future__ import annotations
 
