@@ -155,6 +155,10 @@ def make_instance(seed, *, max_rank=8, extreme=True, exact_only=False):
             Y[-1] = Y[0] + rng.standard_normal(k)  # conflicting targets on a duplicated input
         Y = Y / max(np.std(Y), 1e-12) * sy
         X = X * sx
+        # λ ∝ s_y keeps the Y-scaling symmetry (β = 0: P*(X, sY, sλ) = s² P*); dividing by s_x
+        # (instead of multiplying) sweeps the effective weight decay λ0/s_x² over 1e-12…1e12 λ0
+        # when X is rescaled: near-interpolation and near-zero-network regimes on purpose.  The
+        # reference is least accurate there (its width, the margin, is then up to ~1e-1).
         lam = lam0 * sy / sx
         lam_arg = None if cost == "interpolate" else lam
     method = ["auto"] * 6 + ["cells", "cells", "lifted"]
