@@ -8,7 +8,7 @@ evaluated by the same forward pass (``Network.from_torch`` then ``Problem.loss``
     python benchmarks/bench_deep.py --quick            # N ∈ {4, 6}, L ∈ {3, 4}
     python benchmarks/bench_deep.py                    # N ∈ {4, …, 12}, L ∈ {3, 4, 5}
     python benchmarks/bench_deep.py --no-torch
-    python benchmarks/bench_deep.py --acceptance       # issue 6: 20 seeded instances vs best of 5 torch runs
+    python benchmarks/bench_deep.py --acceptance       # 20 seeded instances vs best of 5 torch runs
     python benchmarks/bench_deep.py --acceptance --instances 8   # the first 8 of them
 
 Note: for N ≤ 13 every block uses the exact pricing oracle (3^N sign patterns), so block time
@@ -53,7 +53,7 @@ def acceptance_instance(i: int):
 
 
 def acceptance(args) -> dict:
-    r"""Issue 6: covcone's DEFAULT ``solve(X, Y, depth=3, activation="relu", lam=1e-2, beta=1)`` against
+    r"""The deep acceptance run: covcone's DEFAULT ``solve(X, Y, depth=3, activation="relu", lam=1e-2, beta=1)`` against
     the best of five Adam + L-BFGS runs (``train_torch``, 2000 + 500 steps, width N(N+1)); both losses
     by the same forward pass.  Win: covcone's loss ≤ torch's best.  Also checks that the returned
     network's forward-pass loss reproduces ``upper`` to 1e-9."""
@@ -74,7 +74,7 @@ def acceptance(args) -> dict:
     if use_torch:
         cols += [("torch", "torch best", ".8f"), ("torch_s", "torch s", ".1f"), ("rel", "rel. diff", ".2e"),
                  ("win", "win", "")]
-    print(f"issue 6 acceptance: ReLU, depth 3, λ = {lam:g}, β = {beta:g}, MSE, X (N, 2), Y (N, 2) teacher + noise; "
+    print(f"deep acceptance: ReLU, depth 3, λ = {lam:g}, β = {beta:g}, MSE, X (N, 2), Y (N, 2) teacher + noise; "
           f"covcone default solve (rng = instance seed); torch best of 5 at width N(N+1); load {load_now()}", flush=True)
     for i in range(args.instances):
         N, X, Y = acceptance_instance(i)
@@ -125,7 +125,7 @@ def main(argv=None) -> list:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--acceptance", action="store_true",
-                    help="issue 6 acceptance: 20 seeded ReLU depth-3 instances, default solve vs best of 5 torch runs")
+                    help="deep acceptance: 20 seeded ReLU depth-3 instances, default solve vs best of 5 torch runs")
     ap.add_argument("--instances", type=int, default=20, help="with --acceptance: run the first n instances")
     ap.add_argument("--out", default=None, help="with --acceptance: JSON output (default bench_deep_acceptance.json)")
     ap.add_argument("--no-torch", action="store_true", help="skip the torch baseline")

@@ -1,4 +1,4 @@
-r"""Picture of the neurons of the certified optimum beside those of a wide trained network (issue 7.5).
+r"""Picture of the neurons of the certified optimum beside those of a wide trained network.
 
 2-D inputs with bias, depth 2, ReLU, MSE, λ = 1e-3, β = 1.  A hidden unit ``σ(w₁x₁ + w₂x₂ + βb)``
 has its kink on the line ``w₁x₁ + w₂x₂ + βb = 0``; each unit is drawn as that line over the data,

@@ -1,4 +1,4 @@
-r"""Best loss of gradient training against width, and the width-independent optimum (issue 7.4).
+r"""Best loss of gradient training against width, and the width-independent optimum.
 
 The paper's Fig. 2 (Jacot et al. 2022): the loss reached by L2-regularised training stops
 improving past some width — the global optimum is reached with finitely many neurons, and

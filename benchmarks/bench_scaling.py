@@ -1,4 +1,4 @@
-r"""Time and memory of ``covcone.solve`` against N (issue 7.3).
+r"""Time and memory of ``covcone.solve`` against N.
 
 Teacher–student data (noise 0.1, k = 1), ReLU, MSE, λ = 1e-3, β = 1, tol = 1e-6, for inputs of
 dimension d = 1, 2, 3 with bias, i.e. input rank r = d + 1 = 2, 3, 4.  The exact pricing oracle

@@ -1,4 +1,4 @@
-r"""Depth-2 exact solver against the targets of issue 3 (docs/design.md §3.4, §7).
+r"""Depth-2 exact solver against its targets (docs/design.md §3.4, §7).
 
 Cases (teacher–student data, ReLU, MSE, λ = 1e-3, β = 1, tol = 1e-6):
 
@@ -30,7 +30,7 @@ def main(argv=None):
     args = base_parser(__doc__, __file__).parse_args(argv)
     seed_everything(args.seed)
     info = machine_info()
-    print_header("bench_shallow — issue 3 targets (depth 2, ReLU, MSE, λ = 1e-3, β = 1, tol 1e-6)", info)
+    print_header("bench_shallow — targets (depth 2, ReLU, MSE, λ = 1e-3, β = 1, tol 1e-6)", info)
     rows = []
 
     def case(name, N, d, k, target, note=""):

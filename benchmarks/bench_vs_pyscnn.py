@@ -1,4 +1,4 @@
-r"""covcone against pyscnn (pilancilab/scnn, ``import scnn``) on scalar outputs (issue 7.2).
+r"""covcone against pyscnn (pilancilab/scnn, ``import scnn``) on scalar outputs.
 
 Instances: teacher–student data, 2-D inputs with bias (input rank 3), one output, noise 0.1,
 ReLU, MSE, λ = 1e-3, β = 1; N = 50 … 1000 (quick: 50, 100, 200).

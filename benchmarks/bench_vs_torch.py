@@ -1,4 +1,4 @@
-r"""covcone's certified optimum against gradient training in torch (issue 7.1).
+r"""covcone's certified optimum against gradient training in torch.
 
 Seeded instances, 2-D inputs, β = 1 (hidden and output biases), depth 2, ReLU, λ = 1e-3:
 
