@@ -93,9 +93,12 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
         # the raw rows are ill-conditioned when the data are tiny against the bias row
         Uf, sf, Vft = np.linalg.svd(F, full_matrices=False)
         rho = int(np.sum(sf > max(F.shape) * np.finfo(float).eps * max(sf[0], 1e-300)))
-        Uf, sf, Vft = Uf[:, :rho], sf[:rho], Vft[:rho]
-        R, rhs = Vft, (Uf.T @ setup.Ys) / sf[:, None]
-        back = Uf / sf[None, :]
+        if rho == F.shape[0] and sf[0] <= 1e6 * sf[rho - 1]:
+            R, rhs = F, setup.Ys  # well conditioned with independent rows: the raw (often sparse) rows
+        else:
+            Uf, sf, Vft = Uf[:, :rho], sf[:rho], Vft[:rho]
+            R, rhs = Vft, (Uf.T @ setup.Ys) / sf[:, None]
+            back = Uf / sf[None, :]
     p = R.shape[0]
     nv, nc, nt = m * k, (k if has_c0 else 0), m
     nr = p * k if mse else 0
@@ -141,7 +144,9 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     if mse:
         Theta = 2.0 / N * (setup.Ys - S @ V - c0[None, :])
     else:
-        Theta = back @ np.asarray(sol.z)[: p * k].reshape(p, k)
+        Theta = np.asarray(sol.z)[: p * k].reshape(p, k)
+        if back is not None:
+            Theta = back @ Theta
         if np.sum(Theta * setup.Ys) < 0:
             Theta = -Theta
     return V, c0, Theta, status
