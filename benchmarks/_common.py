@@ -168,6 +168,7 @@ def train_torch(X, Y, *, width: int, lam: float, beta: float = 1.0, cost: str = 
     import torch
     from torch import nn
 
+    from covcone.gradient import torch_adam_lbfgs
     from covcone.network import Network
 
     torch.set_num_threads(1)  # tiny full-batch problems: threads only add overhead on a loaded 2-core box
@@ -205,23 +206,8 @@ def train_torch(X, Y, *, width: int, lam: float, beta: float = 1.0, cost: str = 
         return data + lam * reg
 
     t0 = time.perf_counter()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(adam_steps):
-        opt.zero_grad()
-        loss = objective()
-        loss.backward()
-        opt.step()
-    if lbfgs_steps > 0:
-        opt = torch.optim.LBFGS(model.parameters(), max_iter=lbfgs_steps, tolerance_grad=1e-12,
-                                tolerance_change=1e-15, history_size=50, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            loss = objective()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
+    torch_adam_lbfgs(list(model.parameters()), objective, adam_steps=adam_steps, lr=lr, lbfgs_steps=lbfgs_steps,
+                     history_size=50)
     seconds = time.perf_counter() - t0
     net = Network.from_torch(model, beta=beta, activation="relu")
     Yc = np.asarray(Y).ravel().astype(int) if cost == "cross_entropy" else Y

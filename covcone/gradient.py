@@ -16,7 +16,7 @@ import numpy as np
 from .network import Network
 from .reformulations import _with_bias, min_norm_map
 
-__all__ = ["objective", "polish", "gradient_network", "fit_last", "compress_start"]
+__all__ = ["objective", "polish", "gradient_network", "fit_last", "compress_start", "torch_adam_lbfgs"]
 
 
 def objective(problem, shapes):
@@ -156,3 +156,28 @@ def fit_last(H: np.ndarray, problem) -> np.ndarray:
     # (1/N)‖B Wᵀ − Y‖² + λ‖W‖²  →  (BᵀB/N + λ I) Wᵀ = BᵀY/N
     G = B.T @ B / N + problem.lam * np.eye(B.shape[1])
     return np.linalg.solve(G, B.T @ problem.Y / N).T
+
+
+def torch_adam_lbfgs(params, objective, *, adam_steps: int, lr: float = 1e-2, lbfgs_steps: int = 500,
+                     history_size: int = 100):
+    """Full-batch Adam then strong-Wolfe L-BFGS on torch tensors ``params`` (the baseline of the
+    figures and benchmarks); ``objective()`` returns the scalar loss tensor.  Needs torch."""
+    import torch
+
+    opt = torch.optim.Adam(params, lr=lr)
+    for _ in range(int(adam_steps)):
+        opt.zero_grad()
+        loss = objective()
+        loss.backward()
+        opt.step()
+    if lbfgs_steps > 0:
+        lbfgs = torch.optim.LBFGS(params, max_iter=int(lbfgs_steps), tolerance_grad=1e-12, tolerance_change=1e-15,
+                                  history_size=history_size, line_search_fn="strong_wolfe")
+
+        def closure():
+            lbfgs.zero_grad()
+            loss = objective()
+            loss.backward()
+            return loss
+
+        lbfgs.step(closure)

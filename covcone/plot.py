@@ -277,6 +277,8 @@ def plot_width_plateau(report, path, *, widths=None, seeds=3, lam=None, steps=20
     require_extras("plot_width_plateau", "matplotlib", "torch")
     import torch
 
+    from .gradient import torch_adam_lbfgs
+
     from .tight import TightReport, tight_example
 
     plt = _pyplot(for_file=True)
@@ -304,22 +306,7 @@ def plot_width_plateau(report, path, *, widths=None, seeds=3, lam=None, steps=20
                 out = torch.relu(Xt @ W1.T) @ W2.T
                 return ((out - Yt) ** 2).sum() / N + lam * ((W1**2).sum() + (W2**2).sum())
 
-            opt = torch.optim.Adam([W1, W2], lr=1e-2)
-            for _ in range(int(steps)):
-                opt.zero_grad()
-                loss = loss_fn()
-                loss.backward()
-                opt.step()
-            lbfgs = torch.optim.LBFGS([W1, W2], max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-15,
-                                      line_search_fn="strong_wolfe")
-
-            def closure():
-                lbfgs.zero_grad()
-                loss = loss_fn()
-                loss.backward()
-                return loss
-
-            lbfgs.step(closure)
+            torch_adam_lbfgs([W1, W2], loss_fn, adam_steps=steps, lr=1e-2, lbfgs_steps=500)
             vals.append(float(loss_fn().detach()))
         best.append(min(vals))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)

@@ -270,7 +270,7 @@ def _polished_columns(run: _Run, C, V) -> np.ndarray:
     return columns_from_network(s.X, cand)
 
 
-def _sdp_point_bound(run: _Run, problem, net_upper: float) -> None:
+def _sdp_point_bound(run: _Run) -> None:
     """The lifted SDP as a source of a dual point: its Θ is re-evaluated by :func:`internal_bound`
     with a proven pricing bound (the SDP's own objective is never used as a bound)."""
     from ..sdp import solve_cone_program
@@ -350,7 +350,7 @@ def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, act
     run.timings["recovery"] = time.perf_counter() - t0
     if not run.exact and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol) and not run.out_of_time():
         if method == "lifted" or (method != "heuristic" and setup.N <= opts.lifted_max_n):
-            _sdp_point_bound(run, problem, upper)
+            _sdp_point_bound(run)
     if not run.exact and run.lower <= 0.0 and run.lower_from is not LowerBound.EXACT_ORACLE:
         run.lower, run.lower_from = 0.0, LowerBound.TRIVIAL
     run.timings["total"] = run.elapsed()
