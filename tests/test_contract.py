@@ -64,3 +64,20 @@ def test_cones_follow_the_protocol(cone):
     assert Kv.shape == Ksv.shape == (6, 6)
     assert rep.residual() <= 1e-5
     np.testing.assert_allclose(Ksv, np.outer(target, target), atol=1e-4)
+
+
+
+@pytest.mark.parametrize("seed", [2, 4, 8])
+def test_interpolating_networks_are_exact(seed):
+    """A network that misses Y by the solver's tolerance can cost less than the optimum, so every
+    returned interpolating network reproduces Y to machine precision (and no upper bound is below
+    another method's valid lower bound)."""
+    from conftest import CONTRACT_INSTANCES, make_instance
+
+    spec = next(c for c in CONTRACT_INSTANCES if c.get("cost") == "interpolate")
+    X, Y, kw = make_instance(**spec)
+    results = {m: covcone.solve(X, Y, method=m, rng=seed, **kw) for m in ("auto", "cells")}
+    for m, res in results.items():
+        assert np.linalg.norm(res.network.forward(X) - Y) <= 1e-10 * np.linalg.norm(Y), m
+    assert results["cells"].upper >= results["auto"].lower - 1e-12
+    assert results["auto"].upper >= results["cells"].lower - 1e-12

@@ -306,3 +306,93 @@ def test_bnb_closes_rank6_matches_reference():
     assert res.bound >= ref * (1 - 1e-12)
     if res.stats["closed"]:
         assert res.bound == pytest.approx(ref, rel=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# the compiled face walk (numba) and the numpy path enumerate the same faces; the floor
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("walk", ["numba", "numpy"])
+@pytest.mark.parametrize("r, N, k", [(4, 9, 1), (5, 8, 2), (4, 7, 6), (6, 8, 3)])
+def test_vertex_walks_match_reference(monkeypatch, walk, r, N, k):
+    from covcone.oracle import vertices
+
+    if walk == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.delenv("COVCONE_NO_NUMBA", raising=False)
+    else:
+        monkeypatch.setenv("COVCONE_NO_NUMBA", "1")
+    rng = np.random.default_rng(7 * r + N + k)
+    for act in (relu, (0.5, -2.0), absolute):
+        B = rng.standard_normal((r, N))
+        Theta = rng.standard_normal((N, k))
+        check_exact(max_group_norm(Theta, B, act, _method="vertices", n_starts=0), Theta, B, act)
+    assert (vertices._numba_kernel() is None) == (walk == "numpy")
+
+
+@pytest.mark.parametrize("method", ["vertices", "branch and bound", "sign patterns 3^N"])
+def test_floor_prunes_but_bound_stays_valid(method):
+    """With ``floor`` the call proves m ≤ max(value, floor): below the maximum it still finds the
+    maximum; above it, the bound is the floor (never below the true maximum)."""
+    rng = np.random.default_rng(5)
+    B = data_basis(rng.standard_normal((10, 4)))
+    Theta = rng.standard_normal((10, 2))
+    a, b = slopes(relu)
+    ref, _ = reference_max(Theta, B, a, b)
+    kw = dict(_method=method, n_starts=0, rng=0, time_limit=60)
+    low = max_group_norm(Theta, B, relu, floor=0.5 * ref, **kw)
+    assert low.exact and low.value == pytest.approx(ref, rel=1e-8) and low.bound == pytest.approx(ref, rel=1e-8)
+    high = max_group_norm(Theta, B, relu, floor=1.5 * ref, **kw)
+    assert high.exact and high.value <= ref * (1 + 1e-12)
+    assert ref * (1 - 1e-12) <= high.bound <= 1.5 * ref * (1 + 1e-9)  # at most the floor, never below m
+    assert high.stats["floor"] == 1.5 * ref
+    with pytest.raises(ValueError, match="floor"):
+        max_group_norm(Theta, B, relu, floor=-1.0)
+
+
+def test_face_signs_are_exactly_the_realised_faces():
+    """face_signs (recursive, over the arrangement's rays) against an LP feasibility test of every
+    sign vector in {−, 0, +}^q, on an arrangement of 7 planes with coincidences (rank 3 in R^4)."""
+    from scipy.optimize import linprog
+
+    from covcone.oracle.vertices import face_signs
+
+    rng = np.random.default_rng(2)
+    v = np.array([0.0, 0.0, 0.0, 1.0])
+    base = rng.standard_normal((4, 3))
+    Nm = np.vstack([base, base[0] + base[1], base[1] - 2 * base[2], base[0] + base[3]])
+    Nm = np.column_stack([Nm, np.zeros(7)])  # all orthogonal to v
+    Nm /= np.linalg.norm(Nm, axis=1, keepdims=True)
+    got = {tuple(s) for s in face_signs(Nm).tolist()}
+    want = set()
+    for code in range(3**7):
+        s = np.array([(code // 3**j) % 3 - 1 for j in range(7)])
+        nz = s != 0
+        A_ub = -(s[nz, None] * Nm[nz]) if nz.any() else None
+        b_ub = -np.ones(nz.sum()) if nz.any() else None
+        A_eq = Nm[~nz] if (~nz).any() else None
+        b_eq = np.zeros((~nz).sum()) if (~nz).any() else None
+        lp = linprog(np.zeros(4), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=[(None, None)] * 4)
+        if lp.status == 0:
+            want.add(tuple(int(x) for x in s))
+    assert got == want
+
+
+@pytest.mark.parametrize("walk", ["numba", "numpy"])
+def test_vertices_high_degree_vertex_matches_sign_patterns(monkeypatch, walk):
+    """Nine coplanar inputs in 3-D: nine planes through one vertex (beyond the 3^q tables); the
+    vertex enumeration against all 3^N sign patterns (an independent path), N = 12."""
+    if walk == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.delenv("COVCONE_NO_NUMBA", raising=False)
+    else:
+        monkeypatch.setenv("COVCONE_NO_NUMBA", "1")
+    rng = np.random.default_rng(9)
+    P = rng.standard_normal((9, 2))
+    X = np.vstack([np.column_stack([P, 0.3 * P[:, 0] - 0.2 * P[:, 1] + 0.1]), rng.standard_normal((3, 3))])
+    B = data_basis(X)
+    for act, k in ((relu, 1), ((0.5, -2.0), 2)):
+        Theta = rng.standard_normal((12, k))
+        full = max_group_norm(Theta, B, act, _method="sign patterns 3^N", n_starts=0)
+        vert = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
+        assert vert.exact and vert.stats["degenerate_vertices"] > 0
+        assert vert.value == pytest.approx(full.value, rel=1e-9)

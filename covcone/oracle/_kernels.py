@@ -2,6 +2,9 @@ r"""Shared kernels of the pricing oracle: validation, σ, true values, top eigen
 candidate pool and the bound-sorted evaluation with early stop (see :mod:`covcone.oracle`)."""
 from __future__ import annotations
 
+import importlib
+import os
+
 import numpy as np
 
 MAX_SIGN_PATTERNS = 2_000_000
@@ -152,10 +155,16 @@ def _reduce_rank(B):
 
 
 class _Pool:
-    r"""The best ``n_best`` distinct candidates so far (by true value)."""
+    r"""The best ``n_best`` distinct candidates so far (by true value).
 
-    def __init__(self, Theta, B, a, b, n_best):
+    ``floor`` (a value, not squared): candidates at or below it are not wanted, so faces whose bound
+    is at most ``floor`` may be pruned even before the pool is full (column generation only needs
+    neurons that price out, and its dual bound only needs ``m ≤ max(found, floor)``)."""
+
+    def __init__(self, Theta, B, a, b, n_best, floor=0.0):
         self.Theta, self.B, self.a, self.b, self.n_best = Theta, B, a, b, n_best
+        self.floor = float(floor)
+        self.floor2 = self.floor * self.floor if self.floor > 0 else -np.inf  # (inf, not an error, beyond 1e154)
         self.C = np.zeros((0, B.shape[0]))
         self.v = np.zeros(0)
         self.n_evaluated = 0
@@ -172,10 +181,11 @@ class _Pool:
 
     @property
     def threshold(self) -> float:
-        """Squared value a face must beat to matter (−inf until the pool is full)."""
+        """Squared value a face must beat to matter: the ``n_best``-th best value once the pool is
+        full, and never below ``floor²`` (−inf when neither applies)."""
         if self.v.size < self.n_best:
-            return -np.inf
-        return float(self.v[self.n_best - 1]) ** 2
+            return self.floor2
+        return max(float(self.v[self.n_best - 1]) ** 2, self.floor2)
 
     @property
     def best(self) -> float:
@@ -231,3 +241,14 @@ def _evaluate_sorted(pool, bounds, make_candidates, scale2, batch=64):
         start += batch
         batch = min(4 * batch, 4096, max(64, _EVAL_ENTRIES // max(1, pool.B.shape[1])))
 
+
+def compiled(module: str, name: str):
+    """The numba kernel ``name`` of ``covcone.oracle.<module>``, or None when numba is missing or
+    disabled (``COVCONE_NO_NUMBA`` set to anything but ``""``/``"0"``); compiled on first use."""
+    if os.environ.get("COVCONE_NO_NUMBA", "") not in ("", "0"):
+        return None
+    try:
+        mod = importlib.import_module(f"covcone.oracle.{module}")
+    except ImportError:
+        return None
+    return getattr(mod, name)

@@ -6,6 +6,8 @@ compiled on first use and cached next to this file (or in numba's user cache dir
 import numba as nb
 import numpy as np
 
+from ._numba_linalg import jacobi_top
+
 
 @nb.njit(cache=True, inline="always")
 def push(vals, pts, cnt, drop, q, val, p0, p1, p2):
@@ -26,43 +28,6 @@ def push(vals, pts, cnt, drop, q, val, p0, p1, p2):
     pts[q, i, 0] = p0
     pts[q, i, 1] = p1
     pts[q, i, 2] = p2
-
-@nb.njit(cache=True)
-def jacobi3(M, W):
-    # cyclic Jacobi on the symmetric 3 × 3 M (overwritten); W ← eigenvectors (columns)
-    for i in range(3):
-        for j in range(3):
-            W[i, j] = 1.0 if i == j else 0.0
-    for _ in range(50):
-        off = M[0, 1] ** 2 + M[0, 2] ** 2 + M[1, 2] ** 2
-        diag = M[0, 0] ** 2 + M[1, 1] ** 2 + M[2, 2] ** 2
-        if off <= 1e-32 * diag or off == 0.0:
-            break
-        for p in range(2):
-            for q in range(p + 1, 3):
-                if M[p, q] == 0.0:
-                    continue
-                th = (M[q, q] - M[p, p]) / (2.0 * M[p, q])
-                t = (1.0 if th >= 0 else -1.0) / (abs(th) + np.sqrt(th * th + 1.0))
-                c = 1.0 / np.sqrt(t * t + 1.0)
-                s = t * c
-                for r in range(3):
-                    mrp, mrq = M[r, p], M[r, q]
-                    M[r, p] = c * mrp - s * mrq
-                    M[r, q] = s * mrp + c * mrq
-                for r in range(3):
-                    mpr, mqr = M[p, r], M[q, r]
-                    M[p, r] = c * mpr - s * mqr
-                    M[q, r] = s * mpr + c * mqr
-                for r in range(3):
-                    wrp, wrq = W[r, p], W[r, q]
-                    W[r, p] = c * wrp - s * wrq
-                    W[r, q] = s * wrp + c * wrq
-    best = 0
-    for i in range(1, 3):
-        if M[i, i] > M[best, best]:
-            best = i
-    return best
 
 @nb.njit(cache=True)
 def top3(T, k, u, M, W, need_vec):
@@ -94,7 +59,7 @@ def top3(T, k, u, M, W, need_vec):
                 for kk in range(k):
                     s += T[i, kk] * T[j, kk]
                 M[i, j] = s
-        best = jacobi3(M, W)
+        best = jacobi_top(M, 3, W)
         lam = M[best, best]
         for r in range(3):
             u[r] = W[r, best]

@@ -226,7 +226,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
     max_nodes : int or None
         Regions bounded at most.
     rtol : float
-        A region is discarded when its bound is ≤ ``best·(1 + rtol)``.
+        A region is discarded when its bound is ≤ ``best·(1 + rtol)`` (or ≤ ``pool.floor``).
     memory_bytes : int
         Open regions are kept while they fit in this many bytes (``8r²`` each).
 
@@ -300,7 +300,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
     while True:
         best = np.sqrt(max(pool.best, 0.0))
         B_ = S["b"][:hw]
-        drop = (B_ > -np.inf) & (B_ <= best * (1 + rtol))
+        drop = (B_ > -np.inf) & (B_ <= max(best * (1 + rtol), pool.floor))
         if np.any(drop):
             pruned_max = max(pruned_max, float(B_[drop].max()))
             B_[drop] = -np.inf

@@ -20,7 +20,6 @@ directly from an interior point; O(N) per face, N × N tables: small N only).
 from __future__ import annotations
 
 import itertools
-import os
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from ._kernels import (
     _margin,
     _top_eig,
     _unit_rows,
+    compiled,
 )
 
 
@@ -315,18 +315,14 @@ def _numba_kernel():
     """The compiled per-circle walk, or None when numba is missing or disabled
     (``COVCONE_NO_NUMBA`` set to anything but ``""``/``"0"``)."""
     global _KERNEL
-    if os.environ.get("COVCONE_NO_NUMBA", "") not in ("", "0"):
+    walk = compiled("_numba_walk", "walk")
+    if walk is None:
         return None
     if _KERNEL is None:
-        try:
-            from ._numba_walk import walk
-        except ImportError:
-            _KERNEL = False
-        else:
-            offs = _WALL_OFFSETS.astype(np.int64)
+        offs = _WALL_OFFSETS.astype(np.int64)
 
-            def _KERNEL(*args):
-                return walk(*args, offs, float(_ANGLE_TOL))
+        def _KERNEL(*args):
+            return walk(*args, offs, float(_ANGLE_TOL))
     return _KERNEL or None
 
 

@@ -47,16 +47,18 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import time
 
 import numpy as np
 
-from ._kernels import _evaluate_sorted, _margin, _top_eig
+from ._kernels import _evaluate_sorted, _margin, _top_eig, compiled
 
 _COPLANAR_TOL = 1e-10  # |n_jᵀv| below this (unit n_j, v): plane j passes through the vertex v
 _DEPENDENT_TOL = 1e-9  # singular value below this: the planes' normals are dependent
 _PARALLEL_TOL = 1e-11  # ‖n̂_i − n̂_j‖ below this (canonical signs): the same hyperplane
-MAX_DEGREE = 12  # at most this many planes through one vertex (3^12 completions)
+MAX_DEGREE = 64  # at most this many planes through one vertex
+_SMALL_DEGREE = 7  # up to this many planes through a vertex: all 3^q sign completions (a superset)
 _CHUNK_ENTRIES = 4_000_000  # floats per chunk array (≈ 32 MB)
 
 
@@ -259,12 +261,12 @@ def _vertex_faces(G, Ap, Am, NJ, v, sO, nO, pool, scale2, faces, cells, lower, w
     n_forms += lam_c.size
     keep(lam_c, Tc, allrows, cells, list(range(p)))
     lam_c = lam_c.reshape(L, -1)
-    live = lam_c.max(axis=1) > thr_m
+    live = (lam_c.max(axis=1, initial=-np.inf) > thr_m) | (not cells.shape[0])
     if not np.any(live):
         return n_forms
     for Z, R, sg, ext in lower:
         # a face (Z, s) lies in the closure of the cells extending s: its eigenvalue ≤ theirs
-        fb = lam_c[:, ext].min(axis=2)  # (L, 2^|R|)
+        fb = lam_c[:, ext].min(axis=2) if ext is not None else np.full((L, sg.shape[0]), np.inf)  # (L, 2^|R|)
         ok = (fb > thr_m) & live[:, None]
         if not np.any(ok):
             continue
@@ -282,6 +284,68 @@ def _vertex_faces(G, Ap, Am, NJ, v, sO, nO, pool, scale2, faces, cells, lower, w
     return n_forms
 
 
+def face_signs(Nm, tol=_COPLANAR_TOL):
+    r"""Sign vectors ``sign(Nm c)`` of all faces of the central arrangement with normals ``Nm``
+    (rows, unit), the zero face included; ``int8`` array (m, q).
+
+    Every face of an essential central arrangement is pointed, so its closure contains an
+    extreme ray ``u`` (where ``rank − 1`` independent planes meet, within the span of the
+    normals); the faces around ``±u`` have the signs of ``±u`` off the planes through ``u`` and, on
+    those, the sign vectors of *their* arrangement — one rank lower (recursion).  The count is
+    that of the realised faces, ``O(q^{rank−1})``, instead of ``3^q``."""
+    q = Nm.shape[0]
+    if q == 0:
+        return np.zeros((1, 0), np.int8)
+    sv = np.linalg.svd(Nm, compute_uv=False)
+    rank = int(np.sum(sv > _DEPENDENT_TOL * max(sv[0], 1e-300)))
+    if rank <= 1:
+        t = np.sign(Nm @ Nm[0]).astype(np.int8)
+        return np.vstack([np.zeros(q, np.int8), t, -t])
+    _, _, Vt = np.linalg.svd(Nm, full_matrices=False)
+    span = Vt[:rank]  # orthonormal basis of the span of the normals (rows)
+    out = [np.zeros((1, q), np.int8)]
+    seen = set()
+    for sub in itertools.combinations(range(q), rank - 1):
+        A = Nm[list(sub)] @ span.T  # (rank−1, rank)
+        _, s2, W = np.linalg.svd(A, full_matrices=True)
+        if s2[-1] <= _DEPENDENT_TOL * max(s2[0], 1e-300):
+            continue
+        u = W[-1] @ span
+        t = Nm @ u
+        on = np.abs(t) <= tol
+        key = tuple(np.nonzero(on)[0])
+        if key in seen:  # the same ray from another subset of its planes
+            continue
+        seen.add(key)
+        local = face_signs(Nm[on], tol)
+        base = np.sign(t).astype(np.int8)
+        base[on] = 0
+        for sgn in (1, -1):
+            full = np.repeat((sgn * base)[None], local.shape[0], axis=0)
+            full[:, on] = local
+            out.append(full)
+    return np.unique(np.vstack(out), axis=0)
+
+
+def _tables_from_signs(S):
+    """The ``(cells, lower)`` tables of :func:`_vertex_faces` for the faces with sign vectors ``S``
+    (without the cell-based pruning of lower faces: ``ext`` is None)."""
+    q = S.shape[1]
+    full_rows = np.all(S != 0, axis=1)
+    cells = (S[full_rows] > 0).astype(float)
+    lower = []
+    zero = S == 0
+    keys, inv = np.unique(zero[~full_rows], axis=0, return_inverse=True)
+    rest = S[~full_rows]
+    for i, zk in enumerate(keys):
+        Z = [j for j in range(q) if zk[j]]
+        R = [j for j in range(q) if not zk[j]]
+        rows = rest[inv.ravel() == i]
+        sg = (rows[:, R] > 0).astype(float) if R else np.zeros((1, 0))
+        lower.append((Z, R, sg, None))
+    return cells, lower
+
+
 def _greedy_basis(nJ):
     """Index positions of the lexicographically first basis of the rows of ``nJ``."""
     basis = []
@@ -293,8 +357,63 @@ def _greedy_basis(nJ):
     return basis
 
 
-def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None):
+_KERNEL_CAPACITY = 1024  # candidates kept per kernel call (duplicates included)
+
+
+def _numba_kernel():
+    """The compiled face walk at simple vertices (:mod:`._numba_vertices`), or None."""
+    return compiled("_numba_vertices", "vertex_faces")
+
+
+_EXECUTOR = None
+
+
+def _kernel_faces(kernel, jobs, S, sO, planes, wsum, pool, scale2):
+    """The compiled walk over all faces at simple vertices, the jobs ``(G, V, ε)`` (``V`` = ``εv``)
+    split over threads (the kernel releases the GIL); updates ``pool`` with the candidates that lie in
+    their faces.  Returns the number of forms built."""
+    global _EXECUTOR
+    r, k = planes.r, planes.k
+    thr = pool.threshold
+    thr_m = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
+    S = np.ascontiguousarray(S, dtype=np.int64)
+    sO = np.ascontiguousarray(sO)
+    wsum = np.ascontiguousarray(wsum)
+
+    def run(job):
+        G, V, eps, rows = job
+        vals = np.full(_KERNEL_CAPACITY, -np.inf)
+        pts = np.zeros((_KERNEL_CAPACITY, r))
+        cnt = np.zeros(1, np.int64)
+        c = np.ascontiguousarray
+        forms, _ = kernel(c(G[rows].reshape(-1, r, k)), c(S[rows]), c(V[rows]), float(eps), c(sO[rows]), planes.n,
+                          planes.Wp, planes.Wm, c(wsum[rows]), float(thr_m), _COPLANAR_TOL, vals, pts, cnt)
+        return int(forms), pts[: cnt[0]]
+
+    n_threads = os.cpu_count() or 1
+    L = S.shape[0]
+    parts = 1 if (n_threads == 1 or L < 64) else 2 * n_threads  # interleaved rows balance the threads
+    jobs = [(G, V, eps, slice(i, None, parts)) for G, V, eps in jobs for i in range(parts)]
+    if parts > 1:
+        if _EXECUTOR is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _EXECUTOR = ThreadPoolExecutor(max_workers=n_threads)
+        out = list(_EXECUTOR.map(run, jobs))
+    else:
+        out = [run(job) for job in jobs]
+    for _, pts in out:
+        if pts.shape[0]:
+            pool.add(pts)
+    return sum(f for f, _ in out)
+
+
+def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None,
+                         use_numba=None):
     r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
+
+    The faces at simple vertices are walked by a compiled kernel when numba is installed
+    (``use_numba=None``: if available; False: the vectorised numpy path), the same enumeration.
 
     Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
     ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
@@ -315,6 +434,9 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     per_vertex = max(H, 2**p * rk, 1)
     chunk = max(64, _CHUNK_ENTRIES // per_vertex)
     deg_tables = {}
+    kernel = _numba_kernel() if use_numba in (None, True) else None
+    if use_numba and kernel is None:
+        raise ImportError("use_numba=True needs numba (pip install 'covcone[fast]')")
 
     def check_budget():
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
@@ -373,7 +495,10 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
                 NJ = np.transpose(n[Sn], (0, 2, 1))
                 ws = wmax[Sn].sum(axis=1)
                 rows_nd = np.nonzero(nd)[0]
-                for G, vv, eps in ((Gp[nd], V[nd], 1), (Gm[nd], -V[nd], -1)):
+                jobs = ((Gp[nd], V[nd], 1), (Gm[nd], -V[nd], -1))
+                if kernel is not None:
+                    stats["forms"] += _kernel_faces(kernel, jobs, Sn, sO[nd], planes, ws, pool, scale2)
+                for G, vv, eps in jobs if kernel is None else ():
                     faces = _Faces(r, k)
                     stats["forms"] += _vertex_faces(G, Ap, Am, NJ, vv, (sO, rows_nd, eps), n, pool, scale2,
                                                     faces, cells, lower, ws)
@@ -387,9 +512,12 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
                     continue  # this vertex is enumerated from its first basis only
                 stats["degenerate_vertices"] += 1
                 q = J.size
-                if q not in deg_tables:
-                    deg_tables[q] = _subset_tables(q)
-                cq, lq = deg_tables[q]
+                if q <= _SMALL_DEGREE:
+                    if q not in deg_tables:
+                        deg_tables[q] = _subset_tables(q)
+                    cq, lq = deg_tables[q]
+                else:  # the realised faces around the vertex only
+                    cq, lq = _tables_from_signs(face_signs(n[J]))
                 Ap, Am = Ep[J][None], Em[J][None]
                 NJ = n[J].T[None]
                 ws = wmax[J].sum()[None]

@@ -19,6 +19,7 @@ from ..network import Network
 from ..result import LowerBound, build_result
 from .bounds import internal_bound
 from .pricing import Pricing
+from .recovery import interpolate_exactly, interpolates_exactly
 from .setup import GroupLassoSetup
 
 __all__ = ["solve_cells"]
@@ -92,9 +93,12 @@ def solve_cells(problem, *, rtol: float, atol: float = 0.0, solver=None, solver_
         raise ValueError(f"method='cells' could not solve these inputs ({exc}); use method='auto', which "
                          "solves in well-scaled internal units") from exc
     net = _network_from_sdp(problem, res)
+    if problem.cost == "interpolate":
+        net = interpolate_exactly(problem.X, problem.Y, net)
     upper = problem.loss(net)
     refit = _refit(setup, res, solver, solver_opts, rtol, atol)
-    if refit is not None and refit[1] < upper:
+    loose = problem.cost == "interpolate" and not interpolates_exactly(problem.X, problem.Y, net)
+    if refit is not None and (refit[1] < upper or loose):
         net, upper = refit
     lower, source, notes = float("-inf"), LowerBound.NONE, []
     if res.Theta is not None and np.all(np.isfinite(res.Theta)):

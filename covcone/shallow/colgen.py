@@ -26,6 +26,7 @@ from ..progress import progress
 from ..result import LowerBound, build_result, is_certified
 from .bounds import internal_bound, linear_dual_bound
 from .master import check_solver_opts, master_options, solve_master
+from .patterns import pattern_columns
 from .pricing import Pricing
 from .recovery import recover
 from .setup import GroupLassoSetup
@@ -54,6 +55,7 @@ class _Run:
         self.pricing = Pricing(setup, exact_affordable=self.exact, n_add=opts.n_add, rng=rng, client=opts.client,
                                oracle=oracle)
         self.allow_anytime = method in ("auto", "generators") and oracle is None
+        self.low_rank_exact = self.exact and setup.r <= 3  # exact pricing is cheap: no pattern step, no starts
         self.threshold = 2.0 * setup.lam_v
         self.timings = {"master": 0.0, "oracle": 0.0, "recovery": 0.0}
         self.history = []
@@ -129,15 +131,15 @@ def _initial_columns(setup, rng, n_random: int, init_columns) -> np.ndarray:
 
 
 def _gradient_columns(run: _Run, problem) -> np.ndarray:
-    """Neurons of networks trained by Adam + L-BFGS (a start where no exact oracle is affordable:
-    at high input rank the network side is a matter of starting points)."""
+    """Neurons of networks trained by Adam + L-BFGS (a start at input rank ≥ 4, where exact pricing
+    is expensive and the heuristic's starting points decide the network side)."""
     from ..gradient import gradient_network
     from .setup import columns_from_network
 
     opts, s = run.opts, run.setup
     n = opts.gradient_starts
     if n is None:
-        n = 0 if (run.exact or not run.allow_anytime or s.cost == "interpolate") else 2
+        n = 0 if (run.low_rank_exact or not run.allow_anytime or s.cost == "interpolate") else 2
     cols = []
     for _ in range(n):
         if run.out_of_time():
@@ -233,11 +235,18 @@ def _loop(run: _Run, C, bar) -> str:
             return f"bounds met after {it + 1} rounds"
         new = step.C[step.values > run.threshold * (1 + 1e-12)]
         proven = step.exact or step.bound <= run.threshold
-        if new.shape[0] == 0 and not proven and polishes < 3 and not run.out_of_time():
+        stalled = new.shape[0] == 0 and not proven and polishes < 3
+        if (stalled or (new.shape[0] > 0 and step.exact)) and not run.low_rank_exact and not run.out_of_time():
+            # input rank ≥ 4: the neurons re-optimised inside their activation cones (a convex
+            # program) shorten the column-generation tail of an exact oracle, and move a stalled one
+            t1 = time.perf_counter()
+            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
+            run.timings["patterns"] = run.timings.get("patterns", 0.0) + time.perf_counter() - t1
+        if stalled and not run.out_of_time():
             # no oracle proof: move the input weights too (a joint L-BFGS polish in parameter space),
             # then give the polished neurons to the master as columns
             polishes += 1
-            new = _polished_columns(run, C, V)
+            new = np.vstack([new, _polished_columns(run, C, V)])
         if new.shape[0] == 0:
             return "no neuron prices out (oracle value ≤ 2λ)" + (
                 "" if proven else f" by the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}")

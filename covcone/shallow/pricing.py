@@ -48,8 +48,11 @@ class Pricing:
         self._mgn = max_group_norm
         self.low_rank = setup.r <= 3  # exact enumerations that need no time limit
         self.spec = spectral_bound(setup.Bs, setup.activation)
+        self.max_faces = None  # 0 once the vertex enumeration failed on these data (then: branch and bound)
 
-    def _call(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None):
+    def _call(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0):
+        """One oracle call on ``Θ`` (internal units); ``floor`` (same units): values at or below it
+        are not wanted, so an exact call proves only ``m ≤ max(value, floor)``."""
         t0 = time.perf_counter()
         s = self.setup
         scale = float(np.linalg.norm(Theta))
@@ -62,15 +65,22 @@ class Pricing:
             p = self.custom(That, s.Bs, s.activation, n_best, self.rng)
         else:
             kw = dict(n_best=n_best, exact=exact, rng=self.rng, starts=starts)
+            if exact and floor > 0:
+                kw["floor"] = floor / scale
             if exact and self.client is not None:
                 kw["client"] = self.client
             if exact and time_limit is not None:
                 kw["time_limit"] = time_limit
+            if exact and self.max_faces is not None:
+                kw["max_faces"] = self.max_faces
             p = self._mgn(That, s.Bs, s.activation, **kw)
+            why = str((getattr(p, "stats", None) or {}).get("budget", ""))
+            if "meet at one vertex" in why or "reached after" in why:
+                self.max_faces = 0  # degenerate or slower than estimated: do not try again
         spec = float(np.linalg.norm(That, 2)) * self.spec * (1 + 1e-12)
         bound = getattr(p, "bound", None)
         if p.exact:
-            bound = p.value if bound is None else min(bound, p.value * (1 + 1e-12))
+            bound = p.value if bound is None or not np.isfinite(bound) else bound
         elif bound is None or not np.isfinite(bound):
             bound = spec
         bound = max(min(bound, spec), p.value)  # both are valid upper bounds; never below a value found
@@ -89,15 +99,17 @@ class Pricing:
                 heur = self._call(Theta, exact=False, starts=starts)
                 if np.any(heur.values > threshold * (1 + 1e-6)):
                     return heur
-            return self._call(Theta, exact=True)
+            return self._call(Theta, exact=True, floor=threshold)
         heur = self._call(Theta, exact=False, starts=starts)
         if np.any(heur.values > threshold * (1 + 1e-6)):
             return heur
         # input rank ≥ 4: the exact enumeration or the anytime branch and bound, within a budget
         budget = anytime_budget if time_left is None else min(anytime_budget, max(0.0, time_left))
+        if self.max_faces == 0 or not self.exact_affordable:  # branch and bound only: a share per call
+            budget = min(budget, max(10.0, 0.25 * budget))
         if budget <= 0:
             return heur
-        step = self._call(Theta, exact=True, time_limit=budget, starts=starts)
+        step = self._call(Theta, exact=True, time_limit=budget, starts=starts, floor=threshold)
         if heur.value > step.value:  # keep the better candidates, the proven bound
             step = PriceStep(heur.C, heur.values, heur.value, max(step.bound, heur.value), step.exact,
                              step.method, step.seconds + heur.seconds, step.stats)

@@ -81,6 +81,26 @@ def sparsity_slack(upper: float, lower: float, rtol: float, atol: float = 0.0) -
     return slack
 
 
+def interpolate_exactly(X, Y, net):
+    """A network that interpolates only to a solver's tolerance (≈ 1e-8; ``Network.loss`` accepts
+    1e-7) can cost less than the constrained optimum: its output weights are corrected by the
+    min-norm change that makes ``Ŷ = Y`` to machine precision (the rule for every interpolating
+    candidate, so that no upper bound is below the optimum)."""
+    from ..network import Network, _with_bias
+    from ..reformulations import min_norm_map
+
+    H = _with_bias(net.activation(net.preactivations(X)[-2]), net.beta)
+    W = list(net.weights)
+    W[-1] = W[-1] + min_norm_map(H, Y - net.forward(X))
+    return Network(W, net.activation, net.beta)
+
+
+def interpolates_exactly(X, Y, net, rtol: float = 1e-10) -> bool:
+    """Whether ``net`` reproduces Y to ``rtol`` (relative to ‖Y‖): hidden features that cannot span
+    Y leave a residual no output weights remove."""
+    return bool(np.linalg.norm(net.forward(X) - Y) <= rtol * max(np.linalg.norm(Y), 1e-300))
+
+
 def recover(setup, C: np.ndarray, V: np.ndarray, c0: np.ndarray, *, lower_user: float, rtol: float, atol: float,
             solver: str, solver_opts: dict | None, deadline: float | None = None):
     """The sparsest candidate network within the sparsity slack of the best.  Returns
@@ -88,8 +108,13 @@ def recover(setup, C: np.ndarray, V: np.ndarray, c0: np.ndarray, *, lower_user: 
     candidates, uppers = [], []
 
     def add(net_):
+        up = None
+        if setup.cost == "interpolate":
+            net_ = interpolate_exactly(setup.X, setup.Y, net_)
+            if not interpolates_exactly(setup.X, setup.Y, net_) and candidates:
+                up = np.inf  # only within the loss's tolerance: not an upper bound to rely on
         candidates.append(net_)
-        uppers.append(setup.loss(net_))  # each candidate's forward pass, once
+        uppers.append(setup.loss(net_) if up is None else up)  # each candidate's forward pass, once
 
     add(setup.network(C, V, c0))
     merged = []

@@ -1,0 +1,252 @@
+r"""Compiled (numba) kernel of the vertex enumeration at input rank ≥ 4 (see
+:mod:`covcone.oracle.vertices`): all faces at a stack of simple vertices in one fused loop.
+
+Per vertex ``εv`` (``r − 1`` planes ``J`` through it) and zero set ``Z ⊂ J``: an orthonormal basis
+``Q`` of the normals in ``Z``, the projected outside part ``P_Z G`` and the projected normals
+``P_Z n_q`` (``q ∈ R = J∖Z``); the ``2^{|R|}`` sign completions are then walked in Gray-code order,
+each step a rank-one update ``T ± P_Z n_q (w_q⁺ − w_q⁻)ᵀ`` of the face's form ``T``.  A face is
+dropped when an upper bound on its top eigenvalue (min of the Frobenius norm and Gershgorin's
+row sums of the small Gram) is at most the threshold; otherwise its top eigenpair comes from a
+cyclic Jacobi sweep, and ``±`` the eigenvector is kept when it lies in the face (signs on ``R``,
+then on every other plane, with early exit).  Kept candidates go to a bounded buffer; when it is
+full the threshold rises to its smallest value (valid for the maximum: every dropped face is
+below a value attained by a kept point).
+
+Imported only when numba is installed (optional extra ``covcone[fast]``); compiled on first use
+and cached.
+"""
+import numba as nb
+import numpy as np
+
+from ._numba_linalg import jacobi_top
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _deflate(Q, nz, x):
+    """``x ← (I − QQᵀ) x`` for the first ``nz`` orthonormal columns of ``Q`` (x: a 1-D view)."""
+    for c in range(nz):
+        d = 0.0
+        for a in range(x.shape[0]):
+            d += Q[a, c] * x[a]
+        for a in range(x.shape[0]):
+            x[a] -= d * Q[a, c]
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _gram(A, M):
+    """``M ← AᵀA`` (A: n × m, M: m × m)."""
+    n, m = A.shape
+    for b in range(m):
+        for c in range(b, m):
+            d = 0.0
+            for a in range(n):
+                d += A[a, b] * A[a, c]
+            M[b, c] = d
+            M[c, b] = d
+
+
+@nb.njit(cache=True, nogil=True)
+def _push(vals, pts, cnt, thr, val, u, sgn):
+    """Add the candidate ``sgn·u`` with squared value ``val``; returns the (possibly raised) threshold."""
+    cap = vals.shape[0]
+    r = u.shape[0]
+    if cnt[0] < cap:
+        i = cnt[0]
+        cnt[0] += 1
+    else:
+        i = 0
+        for s in range(1, cap):
+            if vals[s] < vals[i]:
+                i = s
+        if vals[i] >= val:
+            return thr
+    vals[i] = val
+    for a in range(r):
+        pts[i, a] = sgn * u[a]
+    if cnt[0] == cap:
+        lo = vals[0]
+        for s in range(1, cap):
+            if vals[s] < lo:
+                lo = vals[s]
+        if lo > thr:
+            thr = lo
+    return thr
+
+
+@nb.njit(cache=True, nogil=True)
+def vertex_faces(G, S, V, eps, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt):
+    """All faces at the simple vertices ``V[l]`` (already multiplied by ``ε``).
+
+    G (L, r, k) outside part at each vertex; S (L, r−1) its planes; sO (L, H) int8 signs of
+    ``v`` on all planes (0 on its own; the vertex ``εv`` has signs ``ε·sO``); nrm (H, r) unit
+    normals; Wp, Wm (H, k); wsum (L,) the vertex bound's ``Σ_J max‖w^±‖``; thr the squared
+    threshold (minus its margin); tol the membership tolerance.  Candidates go to
+    ``vals``/``pts``/``cnt``.  Returns (forms built, final threshold)."""
+    L, r, k = G.shape
+    H = nrm.shape[0]
+    p = S.shape[1]
+    small = k if k <= r else r
+    Q = np.zeros((r, p))
+    PG = np.zeros((r, k))
+    Pn = np.zeros((p, r))
+    T = np.zeros((r, k))
+    M = np.zeros((small, small))
+    Wv = np.zeros((small, small))
+    u = np.zeros(r)
+    x = np.zeros(r)
+    sg = np.zeros(p, np.int64)
+    Rl = np.zeros(p, np.int64)
+    forms = 0
+    full = (1 << p) - 1
+    for l in range(L):
+        # vertex bound: every face's form has ‖Tᵀc‖ ≤ ‖G‖_F + Σ_J max‖w^±‖
+        g2 = 0.0
+        for a in range(r):
+            for b in range(k):
+                g2 += G[l, a, b] * G[l, a, b]
+        ub = np.sqrt(g2) + wsum[l]
+        if ub * ub <= thr:
+            continue
+        for z in range(full + 1):
+            if z == full:  # the ray εv itself
+                forms += 1
+                val = 0.0
+                for b in range(k):
+                    t = 0.0
+                    for a in range(r):
+                        t += G[l, a, b] * V[l, a]
+                    val += t * t
+                if val > thr:
+                    for a in range(r):
+                        u[a] = V[l, a]
+                    thr = _push(vals, pts, cnt, thr, val, u, 1.0)
+                continue
+            # orthonormal basis of the normals in Z (Gram–Schmidt, twice)
+            nz = 0
+            nR = 0
+            for q in range(p):
+                j = S[l, q]
+                if (z >> q) & 1:
+                    for a in range(r):
+                        x[a] = nrm[j, a]
+                    _deflate(Q, nz, x)
+                    _deflate(Q, nz, x)  # re-orthogonalise once
+                    nx = 0.0
+                    for a in range(r):
+                        nx += x[a] * x[a]
+                    nx = np.sqrt(nx)
+                    if nx > 1e-9:
+                        for a in range(r):
+                            Q[a, nz] = x[a] / nx
+                        nz += 1
+                else:
+                    Rl[nR] = q
+                    nR += 1
+            # projected outside part and projected normals of R
+            for b in range(k):
+                for a in range(r):
+                    PG[a, b] = G[l, a, b]
+                _deflate(Q, nz, PG[:, b])
+            for i in range(nR):
+                j = S[l, Rl[i]]
+                for a in range(r):
+                    Pn[i, a] = nrm[j, a]
+                _deflate(Q, nz, Pn[i])
+            # start: all of R negative
+            for a in range(r):
+                for b in range(k):
+                    T[a, b] = PG[a, b]
+            for i in range(nR):
+                j = S[l, Rl[i]]
+                sg[i] = 0
+                for a in range(r):
+                    for b in range(k):
+                        T[a, b] += Pn[i, a] * Wm[j, b]
+            for step in range(1 << nR):
+                if step > 0:  # Gray code: flip the lowest set bit of step
+                    i = 0
+                    while not (step >> i) & 1:
+                        i += 1
+                    j = S[l, Rl[i]]
+                    sgn = 1.0 if sg[i] == 0 else -1.0
+                    sg[i] = 1 - sg[i]
+                    for a in range(r):
+                        for b in range(k):
+                            T[a, b] += sgn * Pn[i, a] * (Wp[j, b] - Wm[j, b])
+                forms += 1
+                fro = 0.0
+                for a in range(r):
+                    for b in range(k):
+                        fro += T[a, b] * T[a, b]
+                if fro <= thr:
+                    continue
+                if k == 1:
+                    lam = fro
+                    for a in range(r):
+                        u[a] = T[a, 0]
+                else:
+                    _gram(T if k <= r else T.T, M)  # the smaller of TᵀT and TTᵀ
+                    gb = 0.0  # Gershgorin: λ_max ≤ max row sum of |M|
+                    for b in range(small):
+                        rs = 0.0
+                        for c in range(small):
+                            rs += abs(M[b, c])
+                        if rs > gb:
+                            gb = rs
+                    if gb <= thr:
+                        continue
+                    top = jacobi_top(M, small, Wv)
+                    lam = M[top, top]
+                    if lam <= thr:
+                        continue
+                    if k <= r:
+                        for a in range(r):
+                            d = 0.0
+                            for b in range(k):
+                                d += T[a, b] * Wv[b, top]
+                            u[a] = d
+                    else:
+                        for a in range(r):
+                            u[a] = Wv[a, top]
+                nu = 0.0
+                for a in range(r):
+                    nu += u[a] * u[a]
+                nu = np.sqrt(nu)
+                if nu == 0.0:
+                    continue
+                for a in range(r):
+                    u[a] /= nu
+                # membership: signs on R, then on every plane outside J (early exit)
+                plus = True
+                minus = True
+                for i in range(nR):
+                    j = S[l, Rl[i]]
+                    d = 0.0
+                    for a in range(r):
+                        d += nrm[j, a] * u[a]
+                    if sg[i] == 0:
+                        d = -d
+                    if d < -tol:
+                        plus = False
+                    if d > tol:
+                        minus = False
+                for o in range(2):
+                    if o == 0 and not plus:
+                        continue
+                    if o == 1 and not minus:
+                        continue
+                    sgo = 1.0 if o == 0 else -1.0
+                    ok = True
+                    for j in range(H):
+                        sj = sO[l, j]
+                        if sj == 0:
+                            continue
+                        d = 0.0
+                        for a in range(r):
+                            d += nrm[j, a] * u[a]
+                        if eps * sj * sgo * d < -tol:
+                            ok = False
+                            break
+                    if ok:
+                        thr = _push(vals, pts, cnt, thr, lam, u, sgo)
+    return forms, thr
