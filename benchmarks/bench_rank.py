@@ -2,7 +2,8 @@ r"""Depth-2 certificates beyond input rank 3: the exact / anytime pricing oracle
 
 Instances (ReLU, β = 1, MSE unless stated, λ = 1e-2, tol 1e-6), each solved by the *default*
 ``covcone.solve`` with a time limit, and compared with the best of ``--torch-seeds`` Adam + L-BFGS
-runs at width 100 measured in the same run (covcone's loss must be ≤ torch's):
+runs at width 100 and, for scalar MSE, with pyscnn's convex program over 2N sampled gates (with
+bias; ``pip install --no-deps pyscnn``), both measured in the same run (covcone's loss must be ≤ both):
 
 * rank 4 (3-D inputs + bias), N = 200, k = 1 and 2 (target: certified ≤ 2 min); N = 400 (full);
 * rank 5: iris (4 standardised features + bias, one-hot targets), N = 150, MSE and cross-entropy
@@ -21,7 +22,7 @@ import time
 
 import numpy as np
 
-from _common import base_parser, default_out, load_now, machine_info, print_header, torch_runs, write_json
+from _common import base_parser, default_out, load_now, machine_info, print_header, run_scnn, torch_runs, write_json
 
 
 def teacher(N, d, k, seed):
@@ -79,15 +80,26 @@ def main(argv=None):
         res = covcone.solve(X, Y, lam=1e-2, beta=1.0, cost=cost, time_limit=limit, rng=args.seed)
         wall = time.perf_counter() - t0
         tr = torch_runs(X, Y, width=100, seeds=1 if args.quick else args.torch_seeds, lam=1e-2, beta=1.0, cost=cost)
+        scnn = None
+        if cost == "mse" and np.asarray(Y).reshape(X.shape[0], -1).shape[1] == 1:
+            try:  # pyscnn's convex program over 2N sampled gates (scalar outputs only)
+                scnn = run_scnn(X, Y, lam=1e-2, n_gates=2 * X.shape[0], seed=args.seed)
+            except ImportError:
+                scnn = None
         row = {"case": name, "N": X.shape[0], "rank": res.extra.get("input_rank"), "status": res.status,
                "upper": res.upper, "lower": res.lower, "gap": res.gap, "lower_from": str(res.lower_from),
                "time": wall, "limit": limit, "neurons": res.n_neurons, "rounds": len(res.history),
                "oracle": res.extra.get("oracle"), "torch_best": tr["best"], "torch_time": tr["time_total"],
                "ours_over_torch": res.upper / tr["best"], "load": load_now(), "message": res.message}
+        if scnn is not None:
+            row.update(scnn_loss=scnn["loss"], scnn_time=scnn["time"], ours_over_scnn=res.upper / scnn["loss"])
         rows.append(row)
+        vs_scnn = "" if scnn is None else f", pyscnn {scnn['loss']:.6g} (ratio {row['ours_over_scnn']:.5f})"
         print(f"  {name}: {res.status} gap {res.gap:.2e} in {wall:.1f} s (limit {limit} s); loss {res.upper:.6g} vs "
-              f"torch best {tr['best']:.6g} (ratio {row['ours_over_torch']:.5f}); lower from {res.lower_from}",
-              flush=True)
+              f"torch best {tr['best']:.6g} (ratio {row['ours_over_torch']:.5f}){vs_scnn}; lower from "
+              f"{res.lower_from}", flush=True)
+        if not res.certified:
+            print(f"    stops: {res.message}; oracle {res.extra.get('oracle', {}).get('method')}", flush=True)
     X, Y = covcone.tight_example(10 if args.quick else 20)
     t0 = time.perf_counter()
     res = covcone.solve(X, Y, cost="interpolate", beta=0.0, time_limit=120 if args.quick else 600)

@@ -214,7 +214,7 @@ def _vertex_seconds(planes, rho) -> float:
     return face_count(planes.H, rho) / rate
 
 
-def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start):
+def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start, client=None):
     r"""Input rank ≥ 4 beyond ``3^N``.  When the vertex enumeration is within ``max_faces`` and
     expected to take at most half of ``time_limit`` (or any time without a limit) it runs first
     (exact), the branch and bound only if it overruns.  Otherwise the branch and bound first (it
@@ -253,7 +253,8 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
                         f"{planes.H} planes)"), False, bound, 0, stats
             return f"branch and bound ({st['reason']})", False, bound, 0, stats
     try:
-        vs = exact_vertices_group(planes, pool, scale2, time_limit=vertex_limit, max_faces=max_faces, t0=t_start)
+        vs = exact_vertices_group(planes, pool, scale2, time_limit=vertex_limit, max_faces=max_faces, t0=t_start,
+                                  client=client)
     except BudgetExceeded as exc:
         stats["budget"] = str(exc)
         if bound is None:  # no branch-and-bound pass yet: one for a valid bound (a share of what is left)
@@ -307,7 +308,8 @@ def max_group_norm(
     n_starts : int, default 64
         Random starts (and as many sampled activation patterns) of the heuristic.
     client : dask.distributed.Client, optional
-        Split the ``3^N`` sign-pattern enumeration into chunks run on the client's workers.
+        Split the ``3^N`` sign-pattern enumeration, or the vertex enumeration at input rank ≥ 4,
+        into chunks run on the client's workers.
     time_limit : float, optional
         Seconds for the whole call at input rank ≥ 4 (vertex enumeration, then branch and
         bound).  Default: no limit for the vertex enumeration, ``DEFAULT_BNB_SECONDS`` for the
@@ -430,7 +432,7 @@ def max_group_norm(
         planes = Planes(Tk, Bk, a, b) if planes is None else planes
         _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
         method, is_exact, bound, n_faces, stats = _rank4_paths(
-            method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start)
+            method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start, client)
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:
             raise ValueError("_method='naive' needs rank(B) ≤ 3")

@@ -408,12 +408,33 @@ def _kernel_faces(kernel, jobs, S, sO, planes, wsum, pool, scale2):
     return sum(f for f, _ in out)
 
 
+def _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2, cells, lower):
+    """All faces at the vertices ``V[rows]`` (both signs ε), ``Js`` (L, q) the planes through each;
+    by the compiled walk when ``kernel`` is given (every completion), else by the numpy path with
+    the sign tables ``cells``/``lower``.  Returns the number of forms built."""
+    ws = wmax[Js].sum(axis=1)
+    jobs = ((Gp[rows], V[rows], 1), (Gm[rows], -V[rows], -1))
+    if kernel is not None:
+        return _kernel_faces(kernel, jobs, Js, sO[rows], planes, ws, pool, scale2)
+    forms = 0
+    Ap, Am = Ep[Js], Em[Js]
+    NJ = np.transpose(planes.n[Js], (0, 2, 1))
+    for G, vv, eps in jobs:
+        faces = _Faces(planes.r, planes.k)
+        forms += _vertex_faces(G, Ap, Am, NJ, vv, (sO, rows, eps), planes.n, pool, scale2, faces, cells, lower, ws)
+        faces.evaluate(pool, scale2)
+    return forms
+
+
 def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None,
-                         use_numba=None):
+                         use_numba=None, heads=None, client=None):
     r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
 
     The faces at simple vertices are walked by a compiled kernel when numba is installed
     (``use_numba=None``: if available; False: the vectorised numpy path), the same enumeration.
+    ``heads``: only the vertices whose first ``r − 2`` planes have their largest index in
+    ``heads`` (a part of the enumeration); ``client``: a ``dask.distributed`` client over whose
+    workers the heads are split (:func:`_vertices_on_client`).
 
     Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
     ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
@@ -422,6 +443,9 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     n, H, r, k = planes.n, planes.H, planes.r, planes.k
     if r < 3:
         raise ValueError("exact_vertices_group needs rank ≥ 3")
+    if client is not None:
+        return _vertices_on_client(client, planes, pool, scale2, time_limit=time_limit, max_faces=max_faces, t0=t0,
+                                   use_numba=use_numba)
     rk = r * k
     Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
     Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
@@ -444,7 +468,7 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
         if max_faces is not None and stats["forms"] > max_faces:
             raise BudgetExceeded(f"face budget {max_faces:g} exceeded")
 
-    for m in range(r - 3, H - 1):  # m = the largest index of the first r − 2 planes
+    for m in (range(r - 3, H - 1) if heads is None else heads):  # the largest index of the first r − 2 planes
         js = np.arange(m + 1, H)
         if r == 3:
             heads = np.zeros((1, 0), dtype=int)
@@ -490,19 +514,9 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
             Gm = (Es_tot - on_s) - Gp
             nd = ~deg
             if np.any(nd):
-                Sn = S[nd]
-                Ap, Am = Ep[Sn], Em[Sn]
-                NJ = np.transpose(n[Sn], (0, 2, 1))
-                ws = wmax[Sn].sum(axis=1)
-                rows_nd = np.nonzero(nd)[0]
-                jobs = ((Gp[nd], V[nd], 1), (Gm[nd], -V[nd], -1))
-                if kernel is not None:
-                    stats["forms"] += _kernel_faces(kernel, jobs, Sn, sO[nd], planes, ws, pool, scale2)
-                for G, vv, eps in jobs if kernel is None else ():
-                    faces = _Faces(r, k)
-                    stats["forms"] += _vertex_faces(G, Ap, Am, NJ, vv, (sO, rows_nd, eps), n, pool, scale2,
-                                                    faces, cells, lower, ws)
-                    faces.evaluate(pool, scale2)
+                stats["forms"] += _faces_at(kernel, S[nd], np.nonzero(nd)[0], V, Gp, Gm, sO, planes, Ep, Em, wmax,
+                                            pool, scale2, cells, lower)
+            groups = {}  # q → rows of the degenerate vertices with q planes through them
             for l in np.nonzero(deg)[0]:
                 J = np.nonzero(sO[l] == 0)[0]
                 if J.size > MAX_DEGREE:
@@ -511,20 +525,61 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
                 if gb.size != p or np.any(np.sort(gb) != np.sort(S[l])):
                     continue  # this vertex is enumerated from its first basis only
                 stats["degenerate_vertices"] += 1
-                q = J.size
-                if q <= _SMALL_DEGREE:
+                groups.setdefault(J.size if J.size <= _SMALL_DEGREE else -1, []).append((l, J))
+            for q, members in groups.items():
+                if q > 0:  # all 3^q completions (a superset), the vertices of one degree stacked
+                    rows = np.array([l for l, _ in members])
+                    Jq = np.array([J for _, J in members])
                     if q not in deg_tables:
                         deg_tables[q] = _subset_tables(q)
-                    cq, lq = deg_tables[q]
-                else:  # the realised faces around the vertex only
-                    cq, lq = _tables_from_signs(face_signs(n[J]))
-                Ap, Am = Ep[J][None], Em[J][None]
-                NJ = n[J].T[None]
-                ws = wmax[J].sum()[None]
-                for G, vv, eps in ((Gp[l : l + 1], V[l : l + 1], 1), (Gm[l : l + 1], -V[l : l + 1], -1)):
-                    faces = _Faces(r, k)
-                    stats["forms"] += _vertex_faces(G, Ap, Am, NJ, vv, (sO, np.array([l]), eps), n, pool, scale2,
-                                                    faces, cq, lq, ws)
-                    faces.evaluate(pool, scale2)
+                    stats["forms"] += _faces_at(kernel, Jq, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool,
+                                                scale2, *deg_tables[q])
+                    continue
+                for l, J in members:  # high degree: the realised faces around the vertex only
+                    stats["forms"] += _faces_at(None, J[None], np.array([l]), V, Gp, Gm, sO, planes, Ep, Em, wmax,
+                                                pool, scale2, *_tables_from_signs(face_signs(n[J])))
+    stats["time"] = time.perf_counter() - t0
+    return stats
+
+
+def _vertices_task(planes, pool_args, thr, scale2, heads, time_limit, max_faces, use_numba):
+    """One worker's part of the enumeration: a fresh pool whose floor is the driver's threshold."""
+    from ._kernels import _Pool
+
+    Theta, B, a, b, n_best, floor = pool_args
+    pool = _Pool(Theta, B, a, b, n_best, floor=max(floor, np.sqrt(max(thr, 0.0)) if np.isfinite(thr) else floor))
+    stats = exact_vertices_group(planes, pool, scale2, time_limit=time_limit, max_faces=max_faces,
+                                 use_numba=use_numba, heads=heads)
+    return pool.C, stats
+
+
+def _vertices_on_client(client, planes, pool, scale2, *, time_limit, max_faces, t0, use_numba):
+    """The vertex enumeration split over a dask client's workers by heads (the largest index of a
+    vertex's first ``r − 2`` planes), balanced by their vertex counts ``C(m, r−3)·(H − m − 1)``;
+    the workers' candidates enter ``pool``.  A worker's :class:`BudgetExceeded` is raised here."""
+    H, r = planes.H, planes.r
+    heads = np.arange(r - 3, H - 1)
+    weight = np.array([math.comb(int(m), r - 3) * (H - m - 1) for m in heads], float)
+    n_parts = max(1, 2 * sum(client.nthreads().values()))
+    parts = [[] for _ in range(n_parts)]
+    load = np.zeros(n_parts)
+    for i in np.argsort(-weight, kind="stable"):  # largest first onto the least loaded part
+        j = int(np.argmin(load))
+        parts[j].append(int(heads[i]))
+        load[j] += weight[i]
+    parts = [sorted(p) for p in parts if p]
+    left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
+    budget = None if max_faces is None else max_faces / len(parts)
+    pool_args = (pool.Theta, pool.B, pool.a, pool.b, pool.n_best, pool.floor)
+    futures = client.map(_vertices_task, [planes] * len(parts), [pool_args] * len(parts),
+                         [pool.threshold] * len(parts), [scale2] * len(parts), parts, [left] * len(parts),
+                         [budget] * len(parts), [use_numba] * len(parts), pure=False)
+    results = client.gather(futures)
+    stats = {"vertices": 0, "forms": 0, "degenerate_vertices": 0}
+    for C, st in results:
+        pool.add(C)
+        for key in stats:
+            stats[key] += st[key]
+    stats["parts"] = len(parts)
     stats["time"] = time.perf_counter() - t0
     return stats
