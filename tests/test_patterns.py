@@ -9,13 +9,14 @@ from covcone.shallow.patterns import pattern_columns
 from covcone.shallow.setup import GroupLassoSetup
 
 
-@pytest.mark.parametrize("k, cost", [(1, "mse"), (2, "mse"), (3, "cross_entropy")])
+@pytest.mark.parametrize("k, cost", [(1, "mse"), (2, "mse"), (3, "cross_entropy"), (2, "interpolate")])
 def test_pattern_columns_keep_patterns_and_do_not_hurt(k, cost):
     rng = np.random.default_rng(3 + k)
     X = rng.standard_normal((25, 4))
     Y = rng.integers(0, 3, 25) if cost == "cross_entropy" else rng.standard_normal((25, k))
-    setup = GroupLassoSetup(covcone.Problem(X, Y, lam=1e-2, beta=1.0, cost=cost))
-    C = rng.standard_normal((40, setup.r))
+    lam = None if cost == "interpolate" else 1e-2
+    setup = GroupLassoSetup(covcone.Problem(X, Y, lam=lam, beta=1.0, cost=cost))
+    C = rng.standard_normal((60, setup.r))
     C /= np.linalg.norm(C, axis=1, keepdims=True)
     solver = "CLARABEL"
     V, c0, _, _ = solve_master(setup, setup.columns(C), solver, None)

@@ -10,7 +10,8 @@ their pattern form a convex cone, and
     min_U  C(Σ_j (D_j Bᵀu_j) v̂_jᵀ + 1 c_0ᵀ) + 2λ Σ_j ‖u_j‖ + λ_0‖c_0‖²,   s_j ∘ (Bᵀu_j) ≥ 0,
 
 is a convex program (for one output it is the convex reformulation of Pilanci & Ergen, 2020,
-restricted to the active patterns).  Every feasible point is a network whose neurons moved
+restricted to the active patterns; for interpolation the cost is replaced by the constraint
+``Ŷ = Y``).  Every feasible point is a network whose neurons moved
 continuously within their cones, so its directions ``u_j/‖u_j‖`` are good columns for the master;
 they are only *candidates*: bounds still come from the master and the exact oracle.
 """
@@ -31,8 +32,6 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
     import cvxpy as cp
 
     s = setup
-    if s.cost not in ("mse", "cross_entropy"):
-        return np.zeros((0, s.r))
     norms = np.linalg.norm(V, axis=1)
     act = np.nonzero(norms > 1e-9 * max(norms.max(initial=0.0), 1e-300))[0]
     if act.size == 0:
@@ -53,11 +52,15 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
         c0 = cp.Variable((1, s.k))
         Yhat = Yhat + np.ones((s.N, 1)) @ c0
         pen = pen + s.lam_0 * cp.sum_squares(c0)
+    cons = [cp.multiply(sign, pre) >= 0]
     if s.cost == "mse":
         obj = cp.sum_squares(Yhat - s.Ys) / s.N + pen
-    else:
+    elif s.cost == "cross_entropy":
         obj = (cp.sum(cp.log_sum_exp(Yhat, axis=1)) - cp.sum(cp.multiply(s.Ys, Yhat))) / s.N + pen
-    prob = cp.Problem(cp.Minimize(obj), [cp.multiply(sign, pre) >= 0])
+    else:  # interpolation: Ŷ = Y with the patterns kept (feasible: the current network is a point)
+        obj = pen
+        cons.append(Yhat == s.Ys)
+    prob = cp.Problem(cp.Minimize(obj), cons)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -68,7 +71,7 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
         return np.zeros((0, s.r))
     Uv = np.asarray(U.value).T
     un = np.linalg.norm(Uv, axis=1)
-    keep = un > 1e-6 * max(un.max(initial=0.0), 1e-300)  # the directions of vanishing neurons are noise
+    keep = un > 1e-3 * max(un.max(initial=0.0), 1e-300)  # the directions of vanishing neurons are noise
     out = Uv[keep] / un[keep, None]
     if old is not None and old.shape[0] and out.shape[0]:
         out = out[np.max(out @ old.T, axis=1) < 1.0 - 1e-10]
