@@ -54,6 +54,9 @@ def main(argv=None):
     info = machine_info()
     print_header("bench_vs_pyscnn — scalar outputs, 2-D inputs + bias, ReLU, MSE, λ = 1e-3, β = 1", info)
     sizes = [50, 100, 200] if args.quick else [50, 100, 200, 400, 1000]
+    Xw, Yw = teacher_student(12, 2, 1, noise=0.1, rng=0)  # warm-up of both (imports, compiled kernels): not timed
+    run_solve(Xw, Yw, lam=LAM, beta=BETA, tol=TOL, rng=0)
+    run_scnn(Xw, Yw, lam=LAM, n_gates=24, seed=0, beta=BETA)
     rows = []
     for N in sizes:
         X, Y = teacher_student(N, 2, 1, noise=0.1, rng=args.seed + N)
