@@ -75,8 +75,8 @@ class Pricing:
                 kw["max_faces"] = self.max_faces
             p = self._mgn(That, s.Bs, s.activation, **kw)
             why = str((getattr(p, "stats", None) or {}).get("budget", ""))
-            if "meet at one vertex" in why or "reached after" in why:
-                self.max_faces = 0  # degenerate or slower than estimated: do not try again
+            if "meet at one vertex" in why:
+                self.max_faces = 0  # too degenerate for the enumeration: do not try again
         spec = float(np.linalg.norm(That, 2)) * self.spec * (1 + 1e-12)
         bound = getattr(p, "bound", None)
         if p.exact:
