@@ -236,6 +236,16 @@ def _theta(P: _Prob, Yhat):
 # --------------------------------------------------------------------------------------------
 # group lasso over a finite dictionary of atoms (used by every reference)
 # --------------------------------------------------------------------------------------------
+def _fit_objective(P: _Prob, pred, reg, cost, N):
+    """``C(pred) + reg`` (MSE, cross-entropy), or ``reg`` with the constraint ``pred = Y``
+    (interpolation, returned as ``fit`` for its dual; None otherwise)."""
+    if cost == "mse":
+        return cp.sum_squares(pred - P.Y) / N + reg, None
+    if cost == "cross_entropy":
+        return cp.sum(cp.log_sum_exp(pred, axis=1) - cp.sum(cp.multiply(P.Y, pred), axis=1)) / N + reg, None
+    return reg, pred == P.Y
+
+
 def _group_lasso(P: _Prob, S, omega):
     r"""min C(SV + β1c0ᵀ) + 2λ_n Σ ω_j‖V_j‖ + λ_b‖c0‖² (cvxpy/Clarabel); returns V, c0 and the
     dual variable Θ of the fit (−∇C, or the equality multiplier for interpolation)."""
@@ -248,22 +258,15 @@ def _group_lasso(P: _Prob, S, omega):
     if P.beta > 0:
         reg = reg + P.lam_b * cp.sum_squares(c0)
     cons = [c0 == 0] if P.beta == 0 else []
-    if P.cost == "mse":
-        obj = cp.sum_squares(pred - P.Y) / N + reg
-    elif P.cost == "cross_entropy":
-        obj = cp.sum(cp.log_sum_exp(pred, axis=1) - cp.sum(cp.multiply(P.Y, pred), axis=1)) / N + reg
-    else:
-        fit = pred == P.Y
-        cons.append(fit)
-        obj = reg
-    prob = cp.Problem(cp.Minimize(obj), cons)
+    obj, fit = _fit_objective(P, pred, reg, P.cost, N)
+    prob = cp.Problem(cp.Minimize(obj), cons + ([fit] if fit is not None else []))
     _solve(prob)
     if V.value is None:
         raise RuntimeError(f"reference group lasso failed: {prob.status}")
     Vv, c0v = np.asarray(V.value), np.asarray(c0.value)
     Yhat = S @ Vv + P.beta * np.outer(np.ones(N), c0v)
     if P.cost == "interpolate":
-        Theta = -np.asarray(cons[-1].dual_value).reshape(N, k)
+        Theta = -np.asarray(fit.dual_value).reshape(N, k)
     else:
         Theta = _theta(P, Yhat)
     return Vv, c0v, Yhat, Theta, prob.status
@@ -670,15 +673,8 @@ def linear_nuclear(X, Y, *, lam, beta, cost="mse", a=1.0):
     pred = B @ M + (P.beta * np.ones((N, 1))) @ cp.reshape(c0, (1, k), order="C")
     reg = 2 * P.lam_n * cp.normNuc(M) + (P.lam_b * cp.sum_squares(c0) if P.beta > 0 else 0)
     cons = [c0 == 0] if P.beta == 0 else []
-    if cost == "mse":
-        obj = cp.sum_squares(pred - P.Y) / N + reg
-    elif cost == "cross_entropy":
-        obj = cp.sum(cp.log_sum_exp(pred, axis=1) - cp.sum(cp.multiply(P.Y, pred), axis=1)) / N + reg
-    else:
-        fit = pred == P.Y
-        cons.append(fit)
-        obj = reg
-    prob = cp.Problem(cp.Minimize(obj), cons)
+    obj, fit = _fit_objective(P, pred, reg, cost, N)
+    prob = cp.Problem(cp.Minimize(obj), cons + ([fit] if fit is not None else []))
     _solve(prob)
     if prob.status in ("infeasible", "infeasible_inaccurate"):
         return Ref(math.inf, math.inf, "linear nuclear (infeasible)", True)

@@ -9,6 +9,7 @@ import pytest
 from covcone.activations import absolute, leaky_relu, linear, relu
 from covcone.oracle import group_norms, lowrank, max_group_norm
 from covcone.oracle._kernels import _DIVERSE_COS, _Pool
+from covcone.shallow import input_basis
 
 ACTS = [relu, leaky_relu(0.2), absolute, linear, (0.5, -2.0)]
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
@@ -46,10 +47,7 @@ def sphere_points(n, rng):
 
 
 def data_basis(N, rng):
-    X = rng.standard_normal((N, 2))
-    A = np.vstack([X.T, np.ones(N)])
-    _, s, Vt = np.linalg.svd(A, full_matrices=False)
-    return s[:, None] * Vt
+    return input_basis(rng.standard_normal((N, 2)), 1.0)[2]
 
 
 def degenerate(name, rng):

@@ -152,6 +152,19 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     return V, c0, Theta, status
 
 
+def cvxpy_objective(setup, Yhat, pen):
+    """``C(Ŷ; Ỹ) + pen`` as a cvxpy expression (MSE, cross-entropy), or ``pen`` with the constraint
+    ``Ŷ = Ỹ`` (interpolation).  Returns (objective, constraints)."""
+    import cvxpy as cp
+
+    N = setup.N
+    if setup.cost == "mse":
+        return cp.sum_squares(Yhat - setup.Ys) / N + pen, []
+    if setup.cost == "cross_entropy":
+        return (cp.sum(cp.log_sum_exp(Yhat, axis=1)) - cp.sum(cp.multiply(setup.Ys, Yhat))) / N + pen, []
+    return pen, [Yhat == setup.Ys]
+
+
 def _master_cvxpy(setup, S: np.ndarray, solver: str, solver_opts: dict | None):
     """The group-lasso master through cvxpy (cross-entropy, SCS, MOSEK)."""
     import cvxpy as cp
@@ -175,13 +188,8 @@ def _master_cvxpy(setup, S: np.ndarray, solver: str, solver_opts: dict | None):
         const = max(float(np.sum(setup.Ys**2) - np.sum(QtY**2)), 0.0)
         Vall = V if c0 is None else cp.vstack([V, c0])
         obj = (cp.sum_squares(R @ Vall - QtY) + const) / N + pen
-    elif setup.cost == "mse":
-        obj = cp.sum_squares(Yhat - setup.Ys) / N + pen
-    elif setup.cost == "cross_entropy":
-        obj = (cp.sum(cp.log_sum_exp(Yhat, axis=1)) - cp.sum(cp.multiply(setup.Ys, Yhat))) / N + pen
     else:
-        cons = [Yhat == setup.Ys]
-        obj = pen
+        obj, cons = cvxpy_objective(setup, Yhat, pen)
     prob = cp.Problem(cp.Minimize(obj), cons)
     where = f"depth-2 master (group lasso, {m} neurons)"
     try:

@@ -21,6 +21,8 @@ import warnings
 
 import numpy as np
 
+from .master import cvxpy_objective
+
 __all__ = ["pattern_columns"]
 
 
@@ -52,15 +54,8 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
         c0 = cp.Variable((1, s.k))
         Yhat = Yhat + np.ones((s.N, 1)) @ c0
         pen = pen + s.lam_0 * cp.sum_squares(c0)
-    cons = [cp.multiply(sign, pre) >= 0]
-    if s.cost == "mse":
-        obj = cp.sum_squares(Yhat - s.Ys) / s.N + pen
-    elif s.cost == "cross_entropy":
-        obj = (cp.sum(cp.log_sum_exp(Yhat, axis=1)) - cp.sum(cp.multiply(s.Ys, Yhat))) / s.N + pen
-    else:  # interpolation: Ŷ = Y with the patterns kept (feasible: the current network is a point)
-        obj = pen
-        cons.append(Yhat == s.Ys)
-    prob = cp.Problem(cp.Minimize(obj), cons)
+    obj, fit = cvxpy_objective(s, Yhat, pen)  # interpolation: feasible, the current network is a point
+    prob = cp.Problem(cp.Minimize(obj), [cp.multiply(sign, pre) >= 0] + fit)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
