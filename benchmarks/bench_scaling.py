@@ -1,15 +1,18 @@
 r"""Time and memory of ``covcone.solve`` against N.
 
-Teacher–student data (noise 0.1, k = 1), ReLU, MSE, λ = 1e-3, β = 1, tol = 1e-6, for inputs of
-dimension d = 1, 2, 3 with bias, i.e. input rank r = d + 1 = 2, 3, 4.  The exact pricing oracle
+Teacher–student data (noise 0.1, k = 1 output; also k = 2 at d = 2), ReLU, MSE, λ = 1e-3, β = 1,
+tol = 1e-6, for inputs of dimension d = 1, 2, 3 with bias, i.e. input rank r = d + 1 = 2, 3, 4.  The exact pricing oracle
 enumerates the hyperplane arrangement: geometrically for r ≤ 3 (O(N^{r−1}) faces), by the 3^N
 sign patterns for N ≤ 13, and by the vertices of the arrangement (O(N^{r−1}) vertices, 3^{r−1}
 faces each) beyond; the table shows where certification stops.
 
-Reported per run: wall time, peak traced Python memory (``tracemalloc``: numpy buffers
-included), rounds, neurons, status; per input dimension the growth exponent p of a
-least-squares fit ``time ≈ c·N^p`` over the certified runs, and each time's ratio to the
-previous size (the baseline measured in the same run).
+Reported per run: wall time, the process's peak resident set size so far (``ru_maxrss``; the
+imports alone take ≈ 0.4 GB), with ``--traced`` also the peak traced Python memory
+(``tracemalloc``, numpy buffers included; it slows Python-heavy code ≈ 3×, so the times of such
+a run are not comparable), rounds, neurons,
+status; per input dimension and k the growth exponent p of a least-squares fit ``time ≈ c·N^p``
+over the certified runs (at rank 3 also over N ≥ 250 only, where the O(N²) pricing dominates the
+fixed costs), and each time's ratio to the previous size (the baseline measured in the same run).
 
     python benchmarks/bench_scaling.py --quick
     python benchmarks/bench_scaling.py
@@ -18,55 +21,63 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import (base_parser, default_out, load_now, machine_info, print_header, print_table, run_solve,
-                     seed_everything, teacher_student, write_json)
+from _common import (base_parser, default_out, load_now, machine_info, max_rss_mb, print_header, print_table,
+                     run_solve, seed_everything, teacher_student, write_json)
 
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
 
 
 def main(argv=None):
-    args = base_parser(__doc__, __file__).parse_args(argv)
+    p = base_parser(__doc__, __file__)
+    p.add_argument("--traced", action="store_true", help="also trace Python memory (slows the solves)")
+    args = p.parse_args(argv)
     seed_everything(args.seed)
     info = machine_info()
     print_header("bench_scaling — solve time and memory vs N (ReLU, MSE, k = 1, λ = 1e-3, β = 1)", info)
     if args.quick:
-        sizes = {1: [25, 50, 100, 200], 2: [25, 50, 100], 3: [10, 14, 25, 50]}
+        sizes = {(1, 1): [25, 50, 100, 200], (2, 1): [25, 50, 100], (2, 2): [50, 100], (3, 1): [10, 14, 25, 50]}
     else:
-        sizes = {1: [25, 50, 100, 200, 400, 800], 2: [25, 50, 100, 250, 1000, 3000, 10000], 3: [10, 14, 25, 50, 100, 200]}
+        sizes = {(1, 1): [25, 50, 100, 200, 400, 800], (2, 1): [25, 50, 100, 250, 1000, 3000, 10000],
+                 (2, 2): [250, 1000, 3000, 10000], (3, 1): [10, 14, 25, 50, 100, 200]}
     rows, fits = [], []
     Xw, Yw = teacher_student(10, 2, 1, rng=0)
     run_solve(Xw, Yw, lam=LAM, beta=BETA, tol=TOL, rng=0)  # warm-up: imports and first-call costs not timed
-    for d, Ns in sizes.items():
+    for (d, k), Ns in sizes.items():
         prev = None
         for N in Ns:
-            X, Y = teacher_student(N, d, 1, noise=0.1, rng=args.seed + 100 * d + N)
-            r = run_solve(X, Y, lam=LAM, beta=BETA, tol=TOL, rng=args.seed, memory=True)
-            row = {"d": d, "rank": d + 1, "N": N, "status": r["status"], "certified": r["certified"],
+            X, Y = teacher_student(N, d, k, noise=0.1, rng=args.seed + 100 * d + N)
+            r = run_solve(X, Y, lam=LAM, beta=BETA, tol=TOL, rng=args.seed, memory=args.traced)
+            row = {"d": d, "rank": d + 1, "k": k, "N": N, "status": r["status"], "certified": r["certified"],
                    "gap": r["gap"], "lower_from": r["lower_from"], "method": r["method"], "neurons": r["n_neurons"],
-                   "rounds": r["rounds"], "time": r["time"], "peak_MB": r["peak_traced_MB"],
+                   "rounds": r["rounds"], "time": r["time"], "peak_MB": r.get("peak_traced_MB"), "peak_rss_MB": max_rss_mb(),
                    "ratio_prev": (r["time"] / prev[1]) if prev else None,
                    "local_exp": (np.log(r["time"] / prev[1]) / np.log(N / prev[0])) if prev else None,
                    "load": load_now(), "message": r["message"]}
             rows.append(row)
             prev = (N, r["time"])
-            print(f"  d = {d}, N = {N}: {r['time']:.2f} s, {r['status']}, peak {r['peak_traced_MB']:.1f} MB", flush=True)
-        pts = [(r["N"], r["time"]) for r in rows if r["d"] == d and r["certified"]]
-        if len(pts) >= 2:
-            n, t = np.log(np.array(pts)).T
-            pexp, logc = np.polyfit(n, t, 1)
-            fits.append({"d": d, "rank": d + 1, "exponent": float(pexp), "c": float(np.exp(logc)),
-                         "N_range": f"{int(pts[0][0])}–{int(pts[-1][0])}"})
+            print(f"  d = {d}, k = {k}, N = {N}: {r['time']:.2f} s, {r['status']}, {max_rss_mb():.0f} MB RSS", flush=True)
+        pts = [(r["N"], r["time"]) for r in rows if r["d"] == d and r["k"] == k and r["certified"]]
+        for lo in ([0, 250] if d == 2 else [0]):
+            sel = [pt for pt in pts if pt[0] >= lo]
+            if lo and pts and pts[0][0] >= lo:
+                continue  # the same fit as the full range
+            if len(sel) >= 2:
+                n, t = np.log(np.array(sel)).T
+                pexp, logc = np.polyfit(n, t, 1)
+                fits.append({"d": d, "rank": d + 1, "k": k, "exponent": float(pexp), "c": float(np.exp(logc)),
+                             "N_range": f"{int(sel[0][0])}–{int(sel[-1][0])}"})
     print()
-    print_table(rows, [("d", "d", ""), ("rank", "rank", ""), ("N", "N", ""), ("status", "status", ""),
+    print_table(rows, [("d", "d", ""), ("rank", "rank", ""), ("k", "k", ""), ("N", "N", ""), ("status", "status", ""),
                        ("gap", "gap", ".1e"), ("lower_from", "lower bound from", ""), ("neurons", "neurons", ""),
                        ("rounds", "rounds", ""), ("time", "time [s]", ".2f"), ("ratio_prev", "t/t_prev", ".2f"),
-                       ("local_exp", "local exp.", ".2f"), ("peak_MB", "peak MB", ".1f"), ("load", "load", ".1f")])
+                       ("local_exp", "local exp.", ".2f"), ("peak_MB", "traced MB", ".1f"), ("peak_rss_MB", "RSS MB", ".0f"),
+                       ("load", "load", ".1f")])
     print()
-    print_table(fits, [("d", "d", ""), ("rank", "input rank", ""), ("N_range", "certified N range", ""),
+    print_table(fits, [("d", "d", ""), ("rank", "input rank", ""), ("k", "k", ""), ("N_range", "certified N range", ""),
                        ("exponent", "fitted exponent p (t ≈ c N^p)", ".2f")])
     stop = [r for r in rows if not r["certified"]]
     for r in stop:
-        print(f"NOT certified: d = {r['d']}, N = {r['N']}: {r['message']}")
+        print(f"NOT certified: d = {r['d']}, k = {r['k']}, N = {r['N']}: {r['message']}")
     write_json(args.out or default_out(__file__, args.quick), {"machine": info, "rows": rows, "fits": fits})
     return rows, fits
 

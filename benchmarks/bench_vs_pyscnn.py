@@ -1,7 +1,13 @@
 r"""covcone against pyscnn (pilancilab/scnn, ``import scnn``) on scalar outputs.
 
 Instances: teacher–student data, 2-D inputs with bias (input rank 3), one output, noise 0.1,
-ReLU, MSE, λ = 1e-3, β = 1; N = 50 … 1000 (quick: 50, 100, 200).
+ReLU, MSE, λ = 1e-3, β = 1; N = 50 … 1000 (quick: 50, 100, 200).  Then two real data sets
+shipped with scikit-learn (no download), reduced to 2 standardised features, scalar MSE
+targets, same λ and β (skipped by ``--quick``):
+
+* diabetes (N = 442): features ``bmi`` and ``s5``, the standardised disease progression;
+* breast cancer (N = 569): the first two principal components of the 30 standardised
+  features, target ±1 (malignant / benign) regressed by MSE.
 
 pyscnn solves the convex reformulation of Pilanci & Ergen (2020) over a *sampled* set of gate
 patterns (``sample_gate_vectors``, here ``min(2N, 500)`` gates; duplicates are dropped), by its
@@ -40,6 +46,34 @@ from _common import (base_parser, default_out, load_now, machine_info, print_hea
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
 
 
+def _standardise(A):
+    import numpy as np
+
+    A = np.asarray(A, dtype=float)
+    return (A - A.mean(axis=0)) / A.std(axis=0)
+
+
+def real_diabetes():
+    """scikit-learn's diabetes: features bmi and s5 (standardised), standardised target."""
+    from sklearn.datasets import load_diabetes
+
+    D = load_diabetes()
+    cols = [list(D.feature_names).index("bmi"), list(D.feature_names).index("s5")]
+    return _standardise(D.data[:, cols]), _standardise(D.target[:, None])[:, 0]
+
+
+def real_breast_cancer():
+    """scikit-learn's breast cancer: first two principal components of the standardised
+    features (standardised), target ±1."""
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+
+    D = load_breast_cancer()
+    Z = _standardise(D.data)
+    U, S, _ = np.linalg.svd(Z, full_matrices=False)
+    return _standardise(U[:, :2] * S[:2]), 2.0 * D.target - 1.0
+
+
 def main(argv=None):
     p = base_parser(__doc__, __file__)
     p.add_argument("--max-gates", type=int, default=500)
@@ -58,20 +92,25 @@ def main(argv=None):
     run_solve(Xw, Yw, lam=LAM, beta=BETA, tol=TOL, rng=0)
     run_scnn(Xw, Yw, lam=LAM, n_gates=24, seed=0, beta=BETA)
     rows = []
-    for N in sizes:
-        X, Y = teacher_student(N, 2, 1, noise=0.1, rng=args.seed + N)
+    cases = [(f"teacher-student N = {N}", lambda N=N: teacher_student(N, 2, 1, noise=0.1, rng=args.seed + N))
+             for N in sizes]
+    if not args.quick:
+        cases += [("diabetes (bmi, s5)", real_diabetes), ("breast cancer (PCA-2)", real_breast_cancer)]
+    for name, make in cases:
+        X, Y = make()
+        N = X.shape[0]
         r = run_solve(X, Y, lam=LAM, beta=BETA, tol=TOL, rng=args.seed)
         n_gates = min(2 * N, args.max_gates)
         s = run_scnn(X, Y, lam=LAM, n_gates=n_gates, seed=args.seed, beta=BETA)
-        row = {"N": N, "certified": r["certified"], "upper": r["upper"], "lower": r["lower"], "gap": r["gap"],
+        row = {"data": name, "N": N, "certified": r["certified"], "upper": r["upper"], "lower": r["lower"], "gap": r["gap"],
                "neurons": r["n_neurons"], "time": r["time"], "scnn_gates": n_gates, "scnn_patterns": s["n_patterns"],
                "scnn_obj_x2": s["objective_x2"], "scnn_loss": s["loss"], "scnn_neurons": s["n_neurons"],
                "scnn_time": s["time"], "loss_ratio": s["loss"] / r["upper"], "time_ratio": r["time"] / s["time"],
                "scnn_below_lower": s["loss"] < r["lower"] - 1e-9, "load": load_now(), "message": r["message"]}
         rows.append(row)
-        print(f"  N = {N}: covcone {r['time']:.1f} s ({r['status']}), pyscnn {s['time']:.1f} s", flush=True)
+        print(f"  {name}: covcone {r['time']:.1f} s ({r['status']}), pyscnn {s['time']:.1f} s", flush=True)
     print()
-    print_table(rows, [("N", "N", ""), ("certified", "cert.", ""), ("upper", "covcone loss", ".8g"),
+    print_table(rows, [("data", "data", ""), ("N", "N", ""), ("certified", "cert.", ""), ("upper", "covcone loss", ".8g"),
                        ("gap", "gap", ".1e"), ("neurons", "neurons", ""), ("time", "covcone [s]", ".1f"),
                        ("scnn_patterns", "scnn patterns", ""), ("scnn_obj_x2", "scnn obj×2", ".8g"),
                        ("scnn_loss", "scnn fwd loss", ".8g"), ("scnn_neurons", "scnn neurons", ""),

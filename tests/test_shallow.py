@@ -305,3 +305,44 @@ def test_vector_outputs_n20_equals_cell_sdp_and_lifted_is_below():
     assert cells.lower <= res.upper + 1e-6
     lifted = solve_cone_program(X, Y, activation="relu", lam=lam, beta=1.0, cost="mse", cone="lifted")
     assert lifted.lower < res.lower  # the lifted relaxation is not tight here (the measurements in benchmarks/README.md)
+
+
+def test_master_failure_after_the_first_round_keeps_the_bounds(monkeypatch):
+    """A master that fails in a later round (extreme data) stops the solve with the best network
+    and the bound proven so far, visible on the result — not a traceback."""
+    import covcone.shallow.colgen as colgen
+    from covcone.exceptions import SolverError
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 2))
+    Y = np.maximum(X @ np.array([1.0, -1.0]) + 0.3, 0) + 0.1 * rng.standard_normal(30)
+    real = colgen.solve_master
+    calls = []
+
+    def flaky(*args, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise SolverError("depth-2 master (group lasso, 40 neurons): solver CLARABEL failed: test")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(colgen, "solve_master", flaky)
+    res = covcone.solve(X, Y, lam=1e-3, rng=0)
+    assert len(calls) == 3
+    assert res.solver_status == "failed" and not res.certified
+    assert "master solver failed in round 3" in res.message
+    assert res.lower <= res.upper
+    assert res.upper == pytest.approx(res.network.loss(X, Y, lam=1e-3), rel=1e-12)
+
+    calls.clear()
+    monkeypatch.setattr(colgen, "solve_master", lambda *a, **k: (_ for _ in ()).throw(SolverError("first")))
+    with pytest.raises(SolverError, match="first"):
+        covcone.solve(X, Y, lam=1e-3, rng=0)
+
+
+def test_duplicate_columns_are_not_added_again():
+    from covcone.shallow.colgen import _not_in
+
+    C = np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]])
+    new = np.array([[2.0, 0.0, 0.0], [0.0, 0.6, 0.8 + 1e-3], [0.0, -0.6, -0.8], [0.0, 3.0, 4.0]])
+    assert _not_in(new, C).tolist() == [False, True, True, False]
+    assert _not_in(new, np.zeros((0, 3))).all()

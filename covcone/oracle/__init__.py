@@ -230,7 +230,7 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
     quick = run_vertices and method == "auto rank>=4" and (time_limit is None or est <= 0.5 * time_limit)
     vertex_limit = time_limit
     if quick and time_limit is not None:  # an enumeration far over its estimate (degenerate data) stops early
-        vertex_limit = min(time_limit, 2.0 * est + 2.0)
+        vertex_limit = min(time_limit, 4.0 * est + 5.0)
     if method != "vertices" and not quick:
         if time_limit is not None and run_vertices:  # leave the enumeration the time it needs, if it fits
             share = min(0.5, max(0.25, 1.0 - est / time_limit))

@@ -191,11 +191,12 @@ def _zero_start(run: _Run, C):
     return np.vstack([C, new]), new.shape[0] == 0 and step.bound <= run.threshold
 
 
-def _master_step(run: _Run, C):
+def _master_step(run: _Run, C, warm=None):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
-        V, c0, Theta, status = solve_master(run.setup, run.setup.columns(C), run.solver, run.solver_opts)
+        V, c0, Theta, status = solve_master(run.setup, run.setup.columns(C), run.solver, run.solver_opts, warm=warm)
+    run.last_c0 = c0
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0
@@ -211,10 +212,20 @@ def _loop(run: _Run, C, bar) -> str:
     s, opts = run.setup, run.opts
     idle = np.zeros(C.shape[0], dtype=int)  # consecutive rounds each column had zero weight
     polishes = 0
+    warm = None  # the previous master's weights on the columns kept (the cross-entropy master uses them)
+    copies = 0  # consecutive rounds in which only existing columns priced out
+    pattern_from, pattern_idle = None, 0  # the pattern step stops after two steps that did not lower the upper bound
     for it in range(opts.max_rounds):
         if run.out_of_time():
             return f"time limit of {run.time_limit:g} s reached"
-        V, Theta, upper = _master_step(run, C)
+        try:
+            V, Theta, upper = _master_step(run, C, warm)
+        except SolverError as exc:
+            if run.best is None or it == 0:
+                raise
+            # a later master failed (extreme data): the best network and the bound proven so far stand
+            run.solver_status = "failed"
+            return f"the master solver failed in round {it + 1} ({str(exc).splitlines()[0][:160]})"
         t0 = time.perf_counter()
         act = np.linalg.norm(V, axis=1) > 0
         step = run.pricing.round(Theta, it, threshold=run.threshold, time_left=run.time_left(),
@@ -233,20 +244,40 @@ def _loop(run: _Run, C, bar) -> str:
         bar(gap=f"{gap:.1e}", neurons=active)
         if is_certified(run.best[0], lower_user, run.lower_from, run.rtol, run.atol):
             return f"bounds met after {it + 1} rounds"
+        if it >= STALL_ROUNDS:
+            then = run.history[: it - STALL_ROUNDS + 1]
+            room = 0.1 * run.rtol * abs(run.best[0])
+            if (min(h["upper"] for h in then) - run.best[0] <= room
+                    and lower_user - max(h["lower"] for h in then) <= room):
+                return (f"no progress in {STALL_ROUNDS} rounds (neither bound moved by 0.1·rtol; the master's "
+                        "accuracy limits the pricing on these data)")
         new = step.C[step.values > run.threshold * (1 + 1e-12)]
         proven = step.exact or step.bound <= run.threshold
         stalled = new.shape[0] == 0 and not proven and polishes < 3
-        if (stalled or (new.shape[0] > 0 and step.exact)) and not run.low_rank_exact and not run.out_of_time():
+        if pattern_from is not None:  # did the last pattern step pay? (relative gain in the upper bound)
+            gain = (pattern_from - run.best[0]) / max(abs(run.best[0]), 1e-300)
+            pattern_idle = 0 if gain > 0.1 * run.rtol else pattern_idle + 1
+            pattern_from = None
+        if ((stalled or (new.shape[0] > 0 and step.exact)) and not run.low_rank_exact and not run.out_of_time()
+                and pattern_idle < 2):
             # input rank ≥ 4: the neurons re-optimised inside their activation cones (a convex
             # program) shorten the column-generation tail of an exact oracle, and move a stalled one
             t1 = time.perf_counter()
             new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
+            pattern_from = run.best[0]
             run.timings["patterns"] = run.timings.get("patterns", 0.0) + time.perf_counter() - t1
         if stalled and not run.out_of_time():
             # no oracle proof: move the input weights too (a joint L-BFGS polish in parameter space),
             # then give the polished neurons to the master as columns
             polishes += 1
             new = np.vstack([new, _polished_columns(run, C, V)])
+        if new.shape[0] > 0 and step.exact:
+            copies = copies + 1 if not np.any(_not_in(new, C)) else 0
+            if copies >= 3:
+                # three rounds in a row only columns the master already has priced out: its dual
+                # point is not accurate enough to go on (extreme data); copies only grow the master
+                return ("the master's accuracy limits the pricing: every neuron that prices out is already "
+                        "a column")
         if new.shape[0] == 0:
             return "no neuron prices out (oracle value ≤ 2λ)" + (
                 "" if proven else f" by the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}")
@@ -255,9 +286,30 @@ def _loop(run: _Run, C, bar) -> str:
         # degenerate duals cycle (add, zero weight, drop, add again).
         idle = np.where(norms > 1e-6 * max(norms.max(initial=0.0), 1e-300), 0, idle + 1)
         keep = idle < 3
+        cap = max(MAX_COLUMNS, 2 * s.N * s.k)
+        if np.sum(keep) + new.shape[0] > cap and np.sum(keep) > cap // 2:
+            # a degenerate master (interior-point weights spread over near-copies) must not grow
+            # without end: keep its heaviest columns (the bounds never depend on which are kept)
+            heavy = np.argsort(-np.where(keep, norms, -1.0), kind="stable")[: max(cap // 2, cap - new.shape[0])]
+            keep = np.zeros_like(keep)
+            keep[heavy] = True
         C = np.vstack([C[keep], new])
+        warm = (V[keep], run.last_c0)
         idle = np.concatenate([idle[keep], np.zeros(new.shape[0], dtype=int)])
     return f"reached the iteration limit ({opts.max_rounds} rounds)"
+
+
+STALL_ROUNDS = 25  # rounds without progress of either bound before the loop stops
+MAX_COLUMNS = 1000  # columns of a master before its lightest are dropped (see _loop)
+
+
+def _not_in(new: np.ndarray, C: np.ndarray, cos: float = 1.0 - 1e-10) -> np.ndarray:
+    """Rows of ``new`` that are not (up to ``cos``) a row of ``C`` (both as directions)."""
+    if C.shape[0] == 0:
+        return np.ones(new.shape[0], dtype=bool)
+    Cn = C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-300)
+    Nn = new / np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-300)
+    return np.max(Nn @ Cn.T, axis=1) < cos
 
 
 def _polished_columns(run: _Run, C, V) -> np.ndarray:
