@@ -139,7 +139,7 @@ def recover(setup, C: np.ndarray, V: np.ndarray, c0: np.ndarray, *, lower_user: 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InaccurateSolutionWarning)
                 Cs = C[sup]
-                Vp, c0p, _, _ = solve_master(setup, setup.columns(Cs), solver, solver_opts)
+                Vp, c0p, _, _ = solve_master(setup, setup.columns(Cs), solver, solver_opts, warm=(V[sup], c0))
         except SolverError:
             continue
         keep, Vm = merge_parallel(setup.columns(Cs), Vp, 1e-7)
