@@ -148,6 +148,20 @@ def run_solve(X, Y, *, memory: bool = False, **kw) -> dict:
     return out
 
 
+def standardise(A) -> np.ndarray:
+    """Columns centred and scaled to unit standard deviation."""
+    A = np.asarray(A, dtype=float)
+    return (A - A.mean(axis=0)) / A.std(axis=0)
+
+
+def pca_standardised(A, dims: int = 2) -> np.ndarray:
+    """The first ``dims`` principal components of the rows of ``A`` (SVD of the centred data),
+    standardised."""
+    A = np.asarray(A, dtype=float)
+    U, S, _ = np.linalg.svd(A - A.mean(axis=0), full_matrices=False)
+    return standardise(U[:, :dims] * S[:dims])
+
+
 def max_rss_mb() -> float:
     """Peak resident set size of this process so far (MB; Linux reports kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

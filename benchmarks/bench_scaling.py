@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import (base_parser, default_out, load_now, machine_info, max_rss_mb, print_header, print_table,
-                     run_solve, seed_everything, teacher_student, write_json)
+from _common import (base_parser, default_out, load_now, machine_info, max_rss_mb, pca_standardised, print_header,
+                     print_table, run_solve, seed_everything, teacher_student, write_json)
 
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
 
@@ -37,10 +37,7 @@ def digits_pca2(N: int, seed: int = 0):
 
     D = load_digits()
     idx = np.random.default_rng(seed).permutation(len(D.target))[:N]
-    A = D.data[idx] - D.data[idx].mean(axis=0)
-    U, S, _ = np.linalg.svd(A, full_matrices=False)
-    Z = U[:, :2] * S[:2]
-    return (Z - Z.mean(axis=0)) / Z.std(axis=0), D.target[idx]
+    return pca_standardised(D.data[idx]), D.target[idx]
 
 
 def main(argv=None):

@@ -40,17 +40,10 @@ from __future__ import annotations
 
 import sys
 
-from _common import (base_parser, default_out, load_now, machine_info, print_header, print_table, run_scnn,
-                     run_solve, seed_everything, teacher_student, write_json)
+from _common import (base_parser, default_out, load_now, machine_info, pca_standardised, print_header, print_table,
+                     run_scnn, run_solve, seed_everything, standardise, teacher_student, write_json)
 
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
-
-
-def _standardise(A):
-    import numpy as np
-
-    A = np.asarray(A, dtype=float)
-    return (A - A.mean(axis=0)) / A.std(axis=0)
 
 
 def real_diabetes():
@@ -59,19 +52,16 @@ def real_diabetes():
 
     D = load_diabetes()
     cols = [list(D.feature_names).index("bmi"), list(D.feature_names).index("s5")]
-    return _standardise(D.data[:, cols]), _standardise(D.target[:, None])[:, 0]
+    return standardise(D.data[:, cols]), standardise(D.target[:, None])[:, 0]
 
 
 def real_breast_cancer():
     """scikit-learn's breast cancer: first two principal components of the standardised
     features (standardised), target ±1."""
-    import numpy as np
     from sklearn.datasets import load_breast_cancer
 
     D = load_breast_cancer()
-    Z = _standardise(D.data)
-    U, S, _ = np.linalg.svd(Z, full_matrices=False)
-    return _standardise(U[:, :2] * S[:2]), 2.0 * D.target - 1.0
+    return pca_standardised(standardise(D.data)), 2.0 * D.target - 1.0
 
 
 def main(argv=None):

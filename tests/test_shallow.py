@@ -340,9 +340,9 @@ def test_master_failure_after_the_first_round_keeps_the_bounds(monkeypatch):
 
 
 def test_duplicate_columns_are_not_added_again():
-    from covcone.shallow.colgen import _not_in
+    from covcone.shallow.setup import distinct_from
 
     C = np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]])
     new = np.array([[2.0, 0.0, 0.0], [0.0, 0.6, 0.8 + 1e-3], [0.0, -0.6, -0.8], [0.0, 3.0, 4.0]])
-    assert _not_in(new, C).tolist() == [False, True, True, False]
-    assert _not_in(new, np.zeros((0, 3))).all()
+    assert distinct_from(new, C).tolist() == [False, True, True, False]
+    assert distinct_from(new, np.zeros((0, 3))).all()

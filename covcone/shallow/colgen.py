@@ -29,7 +29,7 @@ from .master import check_solver_opts, master_options, solve_master
 from .patterns import pattern_columns
 from .pricing import Pricing
 from .recovery import recover
-from .setup import GroupLassoSetup
+from .setup import GroupLassoSetup, distinct_from
 
 __all__ = ["solve_shallow"]
 
@@ -196,7 +196,6 @@ def _master_step(run: _Run, C, warm=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         V, c0, Theta, status = solve_master(run.setup, run.setup.columns(C), run.solver, run.solver_opts, warm=warm)
-    run.last_c0 = c0
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0
@@ -204,7 +203,7 @@ def _master_step(run: _Run, C, warm=None):
     upper = run.setup.loss(net)
     if run.best is None or upper < run.best[0]:
         run.best = (upper, C, V, c0)
-    return V, Theta, upper
+    return V, c0, Theta, upper
 
 
 def _loop(run: _Run, C, bar) -> str:
@@ -219,7 +218,7 @@ def _loop(run: _Run, C, bar) -> str:
         if run.out_of_time():
             return f"time limit of {run.time_limit:g} s reached"
         try:
-            V, Theta, upper = _master_step(run, C, warm)
+            V, c0, Theta, upper = _master_step(run, C, warm)
         except SolverError as exc:
             if run.best is None or it == 0:
                 raise
@@ -272,7 +271,7 @@ def _loop(run: _Run, C, bar) -> str:
             polishes += 1
             new = np.vstack([new, _polished_columns(run, C, V)])
         if new.shape[0] > 0 and step.exact:
-            copies = copies + 1 if not np.any(_not_in(new, C)) else 0
+            copies = copies + 1 if not np.any(distinct_from(new, C)) else 0
             if copies >= 3:
                 # three rounds in a row only columns the master already has priced out: its dual
                 # point is not accurate enough to go on (extreme data); copies only grow the master
@@ -294,22 +293,13 @@ def _loop(run: _Run, C, bar) -> str:
             keep = np.zeros_like(keep)
             keep[heavy] = True
         C = np.vstack([C[keep], new])
-        warm = (V[keep], run.last_c0)
+        warm = (V[keep], c0)
         idle = np.concatenate([idle[keep], np.zeros(new.shape[0], dtype=int)])
     return f"reached the iteration limit ({opts.max_rounds} rounds)"
 
 
 STALL_ROUNDS = 25  # rounds without progress of either bound before the loop stops
 MAX_COLUMNS = 1000  # columns of a master before its lightest are dropped (see _loop)
-
-
-def _not_in(new: np.ndarray, C: np.ndarray, cos: float = 1.0 - 1e-10) -> np.ndarray:
-    """Rows of ``new`` that are not (up to ``cos``) a row of ``C`` (both as directions)."""
-    if C.shape[0] == 0:
-        return np.ones(new.shape[0], dtype=bool)
-    Cn = C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-300)
-    Nn = new / np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-300)
-    return np.max(Nn @ Cn.T, axis=1) < cos
 
 
 def _polished_columns(run: _Run, C, V) -> np.ndarray:

@@ -55,6 +55,30 @@ def check_solver_opts(solver: str, solver_opts: dict | None) -> None:
             raise ValueError(f"solver_opts: SCS has no option(s) {bad}; known: {sorted(known)}")
 
 
+def _clarabel_settings(solver_opts: dict | None, **defaults):
+    """Clarabel settings: quiet, ``defaults``, then the user's ``solver_opts`` (unknown names are
+    an error naming them)."""
+    import clarabel
+
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    for key, val in {**defaults, **(solver_opts or {})}.items():
+        if not hasattr(settings, key):
+            raise ValueError(f"solver_opts: Clarabel has no setting {key!r}")
+        setattr(settings, key, val)
+    return settings
+
+
+def _soc_columns(m: int, k: int, t0: int) -> np.ndarray:
+    """Variable indices of the second-order cones ``(t_j, v_j)``, j < m: ``t_j`` at ``t0 + j``,
+    ``v_j`` (k entries) at ``j·k + l`` (V stored row-major first)."""
+    cols = np.empty(m * (k + 1), dtype=int)
+    cols[:: k + 1] = t0 + np.arange(m)
+    for l in range(k):
+        cols[l + 1 :: k + 1] = np.arange(m) * k + l
+    return cols
+
+
 def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, warm=None):
     """Group lasso over the active (scaled) columns S (N×m).  Returns ``(Ṽ, c̃_0, Θ̃, status)``.
     ``warm = (Ṽ, c̃_0)`` (rows for the first columns of S; the others start at zero) seeds the
@@ -122,12 +146,8 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
         cols.append(nv + nc + nt + np.arange(nr))
         data.append(-np.ones(nr))
     n_eq = p * k
-    socc = np.empty(m * (k + 1), dtype=int)  # second-order cones (t_j, v_j): s = −A x selects t_j then v_j
-    socc[:: k + 1] = nv + nc + np.arange(m)
-    for l in range(k):
-        socc[l + 1 :: k + 1] = np.arange(m) * k + l
-    rows.append(n_eq + np.arange(m * (k + 1)))
-    cols.append(socc)
+    rows.append(n_eq + np.arange(m * (k + 1)))  # second-order cones (t_j, v_j): s = −A x selects t_j then v_j
+    cols.append(_soc_columns(m, k, nv + nc))
     data.append(-np.ones(m * (k + 1)))
     A = sp.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(n_eq + m * (k + 1), n))
@@ -141,13 +161,7 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     nzp = np.nonzero(pdiag)[0]
     P = sp.csc_matrix((pdiag[nzp], (nzp, nzp)), shape=(n, n))
     cones = [clarabel.ZeroConeT(n_eq)] + [clarabel.SecondOrderConeT(k + 1)] * m
-    settings = clarabel.DefaultSettings()
-    settings.verbose = False
-    for key, val in (solver_opts or {}).items():
-        if not hasattr(settings, key):
-            raise ValueError(f"solver_opts: Clarabel has no setting {key!r}")
-        setattr(settings, key, val)
-    sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
+    sol = clarabel.DefaultSolver(P, q, A, b, cones, _clarabel_settings(solver_opts)).solve()
     x = np.asarray(sol.x) if sol.x is not None else None
     has_x = x is not None and x.size == n and bool(np.all(np.isfinite(x)))
     status = check_status(sol.status, solver="CLARABEL", where=f"depth-2 master (group lasso, {m} neurons)",
@@ -168,11 +182,13 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
 def _ce_parts(setup, F, W):
     """Cross-entropy master objective at ``W = [Ṽ; c̃_0]`` (nf × k), the softmax P and
     Θ̃ = (Ỹ − P)/N."""
-    from scipy.special import logsumexp, softmax
+    from scipy.special import softmax
+
+    from ..costs import cost_value
 
     m = W.shape[0] - (1 if setup.has_bias else 0)
     Z = F @ W
-    obj = float(np.sum(logsumexp(Z, axis=1)) - np.sum(setup.Ys * Z)) / setup.N
+    obj = cost_value(Z, setup.Ys, "cross_entropy")
     obj += 2.0 * setup.lam_v * float(np.sum(np.linalg.norm(W[:m], axis=1)))
     if setup.has_bias:
         obj += setup.lam_0 * float(np.sum(W[m:] ** 2))
@@ -206,12 +222,14 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
     a backtracking line search on the true objective.  Softmax is blind to a common shift of the
     outputs and the optimum has ``W·1 = 0`` (every ``Θ̃_i`` sums to zero for one-hot targets), so
     the outputs live in ``1⊥``: ``W = W̃Eᵀ`` with ``E`` orthonormal (norms unchanged), which removes
-    the model's flat directions.  It stops when the optimality conditions hold to ``kkt_tol``
-    relative to 2λ̃ over *all* columns: ``‖S_jᵀΘ̃ − 2λ̃ v̂_j‖`` on the support, ``(‖S_jᵀΘ̃‖ − 2λ̃)_+``
-    off it, ``‖1ᵀΘ̃ − 2λ̃_0 c̃_0‖`` for the bias.  Only ``Θ̃`` reaches the lower bound, which covcone
-    evaluates itself (valid for any Θ̃); status "optimal_inaccurate" when the conditions were
-    not met (iteration limit, or no descent left at machine precision)."""
-    import clarabel
+    the model's flat directions.  Once the support is settled (same working set twice, no group
+    below 1e-3 of the largest) the objective is smooth there and the step is a plain Newton step
+    (one Cholesky solve).  It stops, status "optimal", when the optimality conditions hold to
+    ``kkt_tol`` relative to 2λ̃ over *all* columns (``‖S_jᵀΘ̃ − 2λ̃ v̂_j‖`` on the support,
+    ``(‖S_jᵀΘ̃‖ − 2λ̃)_+`` off it, ``‖1ᵀΘ̃ − 2λ̃_0 c̃_0‖`` for the bias) or when the exact model
+    predicts no decrease at machine precision (small groups' directions keep the first test from
+    reading 0); "optimal_inaccurate" at the iteration limit or when the line search fails.  Only
+    ``Θ̃`` reaches the lower bound, which covcone evaluates itself (valid for any Θ̃)."""
     import scipy.linalg
 
     N, k = setup.N, setup.k
@@ -233,14 +251,7 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
             Wt[m:] = np.asarray(c0w, dtype=float).reshape(1, k) @ E
     where = f"depth-2 master (cross-entropy group lasso, {m} neurons)"
     lam2 = 2.0 * setup.lam_v
-    settings = clarabel.DefaultSettings()
-    settings.verbose = False
-    for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas"):
-        setattr(settings, key, 1e-10)
-    for key, val in (solver_opts or {}).items():
-        if not hasattr(settings, key):
-            raise ValueError(f"solver_opts: Clarabel has no setting {key!r}")
-        setattr(settings, key, val)
+    settings = _clarabel_settings(solver_opts, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
     status = "optimal_inaccurate"
     prev_support = None
     obj, P, Theta = _ce_parts(setup, F, Wt @ E.T)
@@ -338,12 +349,8 @@ def _ce_socp_step(H, grad, x0, Wt, rows, ws, m, kr, lam2, nv, D, settings, where
     n = nw + mw
     Pm = sp.csc_matrix(np.triu(np.pad(H, ((0, mw), (0, mw)))))
     q = np.concatenate([grad - H @ x0, np.full(mw, lam2)])
-    srow = np.arange(mw * (kr + 1))
-    scol = np.empty(mw * (kr + 1), dtype=int)
-    scol[:: kr + 1] = nw + np.arange(mw)
-    for a in range(kr):
-        scol[a + 1 :: kr + 1] = np.arange(mw) * kr + a
-    A = sp.csc_matrix((-np.ones(srow.size), (srow, scol)), shape=(mw * (kr + 1), n))
+    A = sp.csc_matrix((-np.ones(mw * (kr + 1)), (np.arange(mw * (kr + 1)), _soc_columns(mw, kr, nw))),
+                      shape=(mw * (kr + 1), n))
     sol = clarabel.DefaultSolver(Pm, q, A, np.zeros(mw * (kr + 1)), [clarabel.SecondOrderConeT(kr + 1)] * mw,
                                  settings).solve()
     x = np.asarray(sol.x) if sol.x is not None else None

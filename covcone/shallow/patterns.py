@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from .master import cvxpy_objective
+from .setup import distinct_from
 
 __all__ = ["pattern_columns"]
 
@@ -68,6 +69,6 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
     un = np.linalg.norm(Uv, axis=1)
     keep = un > 1e-3 * max(un.max(initial=0.0), 1e-300)  # the directions of vanishing neurons are noise
     out = Uv[keep] / un[keep, None]
-    if old is not None and old.shape[0] and out.shape[0]:
-        out = out[np.max(out @ old.T, axis=1) < 1.0 - 1e-10]
+    if old is not None:
+        out = out[distinct_from(out, old)]
     return out

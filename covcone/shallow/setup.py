@@ -21,7 +21,7 @@ import numpy as np
 
 from ..network import Network
 
-__all__ = ["GroupLassoSetup", "input_basis", "columns_from_network"]
+__all__ = ["GroupLassoSetup", "input_basis", "columns_from_network", "distinct_from"]
 
 
 def input_basis(X: np.ndarray, beta: float, rtol: float = 1e-10):
@@ -37,6 +37,16 @@ def input_basis(X: np.ndarray, beta: float, rtol: float = 1e-10):
     if r == 0:
         raise ValueError("X: the input matrix [Xᵀ; β1ᵀ] is zero; nothing can be learned (give β > 0 or non-zero X)")
     return A, U[:, :r], S[:r, None] * Vt[:r]
+
+
+def distinct_from(new: np.ndarray, old: np.ndarray, cos: float = 1.0 - 1e-10) -> np.ndarray:
+    """Mask of the rows of ``new`` whose direction is not (up to cosine ``cos``) that of a row of
+    ``old``."""
+    from ..oracle._kernels import _unit_rows
+
+    if new.shape[0] == 0 or old.shape[0] == 0:
+        return np.ones(new.shape[0], dtype=bool)
+    return np.max(_unit_rows(new) @ _unit_rows(old).T, axis=1) < cos
 
 
 def columns_from_network(X: np.ndarray, network: Network) -> np.ndarray:
