@@ -471,11 +471,11 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     for m in (range(r - 3, H - 1) if heads is None else heads):  # the largest index of the first r − 2 planes
         js = np.arange(m + 1, H)
         if r == 3:
-            heads = np.zeros((1, 0), dtype=int)
+            firsts = np.zeros((1, 0), dtype=int)
         else:
-            heads = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(m), r - 3)),
-                                dtype=int, count=math.comb(m, r - 3) * (r - 3)).reshape(-1, r - 3)
-        Sp_all = np.column_stack([heads, np.full(heads.shape[0], m)])
+            firsts = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(m), r - 3)),
+                                 dtype=int, count=math.comb(m, r - 3) * (r - 3)).reshape(-1, r - 3)
+        Sp_all = np.column_stack([firsts, np.full(firsts.shape[0], m)])
         step = max(1, chunk // js.size)
         for s0 in range(0, Sp_all.shape[0], step):
             check_budget()
