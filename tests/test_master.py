@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from covcone.problem import Problem
-from covcone.shallow.master import _ce_hessian, solve_master
+from covcone.shallow.master import _ce_hessian, master_options, solve_master
 from covcone.shallow.setup import GroupLassoSetup
 
 
@@ -100,3 +100,37 @@ def test_cross_entropy_master_falls_back_to_the_exponential_cone_program(monkeyp
     V, c0, Theta, status = solve_master(setup, S, "CLARABEL", None)
     assert status in ("optimal", "optimal_inaccurate")
     assert _objective(setup, S, V, c0) == pytest.approx(_reference(setup, S), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed,k,beta", [(0, 1, 1.0), (1, 1, 0.0), (2, 3, 1.0), (3, 3, 0.0)])
+def test_mse_master_is_exact_on_a_degenerate_support(seed, k, beta):
+    """More columns than points (the optimum's weights are not unique, its predictions are): at
+    a certificate tolerance of 1e-9 the polished master meets the optimality conditions on every
+    column to 1e-10, reports "optimal", and its objective is not above an independent accurate
+    cvxpy solve."""
+    rng = np.random.default_rng(seed)
+    N, m = 8, 30
+    X = rng.standard_normal((N, 2))
+    Y = rng.standard_normal((N, k))
+    setup = GroupLassoSetup(Problem(X, Y, lam=1e-2, beta=beta, cost="mse"))
+    S = setup.columns(rng.standard_normal((m, setup.r)))
+    V, c0, Theta, status = solve_master(setup, S, "CLARABEL", master_options("CLARABEL", None, 1e-9))
+    assert status == "optimal"
+    Z = S @ V + (c0[None, :] if setup.has_bias else 0.0)
+    assert np.allclose(Theta, 2.0 / N * (setup.Ys - Z), atol=1e-15)
+    lam2 = 2 * setup.lam_v
+    g = np.linalg.norm(S.T @ Theta, axis=1)
+    assert g.max() <= lam2 * (1 + 1e-10)
+    on = np.linalg.norm(V, axis=1) > 0
+    assert np.linalg.norm(S[:, on].T @ Theta - lam2 * V[on] / np.linalg.norm(V[on], axis=1)[:, None]) <= 1e-9 * lam2
+    Vc = cp.Variable((m, k))
+    Yhat = S @ Vc
+    pen = lam2 * cp.sum(cp.norm(Vc, 2, axis=1))
+    if setup.has_bias:
+        cc = cp.Variable((1, k))
+        Yhat = Yhat + np.ones((N, 1)) @ cc
+        pen = pen + setup.lam_0 * cp.sum_squares(cc)
+    ref = cp.Problem(cp.Minimize(cp.sum_squares(Yhat - setup.Ys) / N + pen)).solve(solver="CLARABEL")
+    val = np.sum((Z - setup.Ys) ** 2) / N + lam2 * np.sum(np.linalg.norm(V, axis=1))
+    val += setup.lam_0 * np.sum(c0**2) if setup.has_bias else 0.0
+    assert ref - 1e-7 * abs(ref) <= val <= ref + 1e-12 * abs(ref)

@@ -257,10 +257,15 @@ def _loop(run: _Run, C, bar) -> str:
             gain = (pattern_from - run.best[0]) / max(abs(run.best[0]), 1e-300)
             pattern_idle = 0 if gain > 0.1 * run.rtol else pattern_idle + 1
             pattern_from = None
-        if ((stalled or (new.shape[0] > 0 and step.exact)) and not run.low_rank_exact and not run.out_of_time()
-                and pattern_idle < 2):
-            # input rank ≥ 4: the neurons re-optimised inside their activation cones (a convex
-            # program) shorten the column-generation tail of an exact oracle, and move a stalled one
+        # input rank ≥ 4: the neurons re-optimised inside their activation cones (a convex program)
+        # shorten the column-generation tail of an exact oracle, and move a stalled one.  At low
+        # rank the tail is short, except near a tolerance of 1e-8 or less: there the new neurons
+        # are near-copies of columns (the optimal neuron of a cell is reached only in the limit,
+        # the gap falling ≈ 4× a round) and the same step jumps to it.
+        tail = (run.low_rank_exact and run.rtol <= 1e-8 and new.shape[0] > 0
+                and not np.any(distinct_from(new, C, cos=1.0 - 1e-6)))
+        if ((stalled or (new.shape[0] > 0 and step.exact)) and (tail or not run.low_rank_exact)
+                and not run.out_of_time() and pattern_idle < 2):
             t1 = time.perf_counter()
             new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
             pattern_from = run.best[0]
@@ -271,12 +276,17 @@ def _loop(run: _Run, C, bar) -> str:
             polishes += 1
             new = np.vstack([new, _polished_columns(run, C, V)])
         if new.shape[0] > 0 and step.exact:
-            copies = copies + 1 if not np.any(distinct_from(new, C)) else 0
+            # a column the master already has prices as high as the best new neuron: the master's
+            # optimality conditions fail at that level (its accuracy, not the columns, limits the
+            # bound).  A near-copy that prices higher is progress (the optimal neuron is approached
+            # in the limit), so this compares values, not directions.
+            have = float(np.max(np.linalg.norm(s.columns(C).T @ Theta, axis=1), initial=0.0))
+            copies = copies + 1 if float(np.max(step.values)) <= have * (1 + 1e-12) else 0
             if copies >= 3:
-                # three rounds in a row only columns the master already has priced out: its dual
-                # point is not accurate enough to go on (extreme data); copies only grow the master
-                return ("the master's accuracy limits the pricing: every neuron that prices out is already "
-                        "a column")
+                # three rounds in a row: the master's dual point is not accurate enough to go on
+                # (extreme data); copies only grow the master
+                return ("the master's accuracy limits the pricing: no new neuron prices above a column "
+                        "the master already has")
         if new.shape[0] == 0:
             return "no neuron prices out (oracle value ≤ 2λ)" + (
                 "" if proven else f" by the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}")
