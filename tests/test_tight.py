@@ -107,3 +107,22 @@ def test_mse_with_larger_lam_leaves_5b_open_not_passed():
     rep = verify_tight(6, lam=1.0 / 36)
     c5b = _check(rep, "5b")
     assert c5b[3] is None and "triangles" in c5b[1]
+
+
+def test_plain_solve_certifies_the_tight_example_N20():
+    """No problem-specific pricing: ``covcone.solve`` on (X_20, Y_20) reaches the optimum N² with
+    the N²/4 edge neurons (the generic pricing's neurons pointing at pairs of data points), and
+    certifies it by the spectral dual bound."""
+    import covcone
+    from covcone.tight import _edge_structure
+
+    N = 20
+    X, Y = tight_example(N)
+    res = covcone.solve(X, Y, cost="interpolate", beta=0.0)
+    assert res.certified, res.message
+    assert res.lower <= N * N * (1 + 1e-9) and res.upper == pytest.approx(N * N, rel=1e-6)
+    # a plain forward pass interpolates, and the loss is the parameter norm
+    assert np.allclose(res.network.forward(X), Y, atol=1e-6 * np.abs(Y).max())
+    assert res.network.squared_norm() == pytest.approx(N * N, rel=1e-6)
+    n, n_edge, n_hit = _edge_structure(res.network, N)
+    assert n == n_edge == n_hit == N * N // 4

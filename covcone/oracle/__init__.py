@@ -420,7 +420,7 @@ def max_group_norm(
         n_faces = _exact_low_group(Tk, Bk, a, b, pool)
         is_exact = True
     elif method in ("arrangement r=3", "sign patterns 3^N"):
-        _heuristic_group(Tk, Bk, a, b, pool, rng, min(n_starts, 8), starts)
+        _heuristic_group(Tk, Bk, a, b, pool, rng, min(n_starts, 8), starts, data_starts=False)
         if method == "arrangement r=3":
             n_faces = _exact_r3_group(Tk, Bk, a, b, pool, scale2)
         else:

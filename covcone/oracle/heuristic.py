@@ -49,13 +49,48 @@ def _gate_starts(Theta, B, a, b, rng, n_gates):
     return np.vstack([u, -u])
 
 
-def _heuristic_group(Theta, B, a, b, pool, rng, n_starts, starts=None, n_gates=None):
+def _data_starts(Theta, B, a, b, n_best: int = 48, n_samples: int = 1000, chunk: int = 256):
+    r"""Neurons pointing at data points and at pairs of them: ``c ∝ b_i`` and
+    ``c ∝ b_i/‖b_i‖ + b_j/‖b_j‖`` for the ``n_best`` samples whose own neuron prices highest
+    (``b_i`` the columns of ``B``; at most ``n_samples`` samples, those with the largest residual
+    rows ``‖Θ_i‖``; values in chunks of ``chunk`` rows, so memory stays O(N · chunk)).  Where
+    the data are spread out (many samples on the boundary of their convex hull, e.g. orthogonal
+    inputs) such neurons are active on one or two samples only — the sparse patterns that a
+    local ascent through dense patterns does not reach.  Returns ``(C, values)``."""
+    r, N = B.shape
+    keep = np.nonzero(np.linalg.norm(B, axis=0) > 0)[0]
+    if keep.size > n_samples:
+        keep = keep[np.argsort(-np.linalg.norm(Theta[keep], axis=1), kind="stable")[:n_samples]]
+    Bu = _unit_rows(B[:, keep].T)
+    if Bu.shape[0] == 0:
+        return np.zeros((0, r)), np.zeros(0)
+
+    def values(C):
+        return np.concatenate([_norms(Theta, B, a, b, C[i : i + chunk]) for i in range(0, C.shape[0], chunk)]
+                              + [np.zeros(0)])
+
+    v1 = values(Bu)
+    top = np.argsort(-v1, kind="stable")[: min(n_best, Bu.shape[0])]
+    I, J = np.triu_indices(top.size, 1)
+    P = _unit_rows(Bu[top[I]] + Bu[top[J]]) if I.size else np.zeros((0, r))
+    P = P[np.linalg.norm(P, axis=1) > 0]
+    return np.vstack([Bu, P]), np.concatenate([v1, values(P)])
+
+
+def _heuristic_group(Theta, B, a, b, pool, rng, n_starts, starts=None, n_gates=None, data_starts=True):
     r"""Multi-start local ascent (:func:`_local_search`) from the coordinate axes, ``n_starts``
-    random points, ``n_gates`` sampled activation patterns (default ``n_starts``) and the
-    user-given ``starts`` (rows, e.g. a trained network's neurons in the basis of ``B``)."""
+    random points, ``n_gates`` sampled activation patterns (default ``n_starts``), the best
+    ``n_starts`` neurons pointing at data points or pairs of them (:func:`_data_starts`, all of
+    which are candidates themselves; skipped when ``data_starts`` is False, e.g. ahead of an
+    exact low-rank enumeration) and the user-given ``starts`` (rows, e.g. a trained network's
+    neurons in the basis of ``B``)."""
     r = B.shape[0]
     C0 = rng.standard_normal((n_starts, r)) if n_starts else np.zeros((0, r))
-    parts = [np.eye(r), -np.eye(r), C0, _gate_starts(Theta, B, a, b, rng, n_starts if n_gates is None else n_gates)]
+    Cd, vd = _data_starts(Theta, B, a, b) if data_starts else (np.zeros((0, r)), np.zeros(0))
+    pool.n_evaluated += vd.size
+    pool.add(Cd, vd)
+    parts = [np.eye(r), -np.eye(r), C0, _gate_starts(Theta, B, a, b, rng, n_starts if n_gates is None else n_gates),
+             Cd[np.argsort(-vd, kind="stable")[:n_starts]]]
     if starts is not None and len(starts):
         S = np.asarray(starts, dtype=float).reshape(-1, r)
         parts.append(S[np.linalg.norm(S, axis=1) > 0])
