@@ -88,13 +88,19 @@ def _mosek_usable() -> tuple[bool, str]:
 
 def installed_solvers() -> list[str]:
     """Conic solvers cvxpy can use here (upper-case cvxpy names), MOSEK only if licensed."""
+    return list(_installed_solvers())
+
+
+@functools.lru_cache(maxsize=None)
+def _installed_solvers() -> tuple:
+    # cvxpy imports every solver interface to answer (≈ 5 ms a call, twice a solve): once a process
     import cvxpy as cp
 
     have = set(cp.installed_solvers())
     out = [s for s in _PREFERENCE if s in have and s != "MOSEK"]
     if "MOSEK" in have and _mosek_usable()[0]:
         out.append("MOSEK")
-    return out
+    return tuple(out)
 
 
 def choose_solver(solver: str | None = None) -> str:

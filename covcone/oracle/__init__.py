@@ -412,7 +412,7 @@ def max_group_norm(
     bound = None
     stats = {}
     if method == "heuristic":
-        _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
+        _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts, data_starts=rho >= 4)
         is_exact = False
         if exact:
             method = f"heuristic (exact enumeration not affordable: rank {rho}, N = {Nk})"

@@ -103,7 +103,7 @@ def solve_cells(problem, *, rtol: float, atol: float = 0.0, solver=None, solver_
     lower, source, notes = float("-inf"), LowerBound.NONE, []
     if res.Theta is not None and np.all(np.isfinite(res.Theta)):
         Theta = res.Theta / setup.sY
-        step = Pricing(setup, exact_affordable=True, n_add=1, rng=0)._call(Theta, exact=True)
+        step = Pricing(setup, exact_affordable=True, n_add=1, rng=0).price(Theta, exact=True)
         lb, _ = internal_bound(setup, Theta, step.bound)
         if np.isfinite(lb):
             lower, source = setup.to_user(lb), LowerBound.CELLS_SDP

@@ -165,7 +165,7 @@ def _make_feasible(run: _Run, C):
         R = s.Ys - S @ coef
         if np.linalg.norm(R) <= 1e-9 * ny:
             return C
-        step = run.pricing._call(R, exact=run.exact, n_best=5)
+        step = run.pricing.price(R, exact=run.exact, n_best=5)
         C = np.vstack([C, step.C, _vertex_columns(s, run.rng, 2 * s.r)])
     raise ValueError(
         "Y: cannot be interpolated by a depth-2 network on these inputs (Y is not in the span of "

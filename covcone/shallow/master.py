@@ -551,12 +551,10 @@ def _master_cvxpy(setup, S: np.ndarray, solver: str, solver_opts: dict | None):
     Vv = np.asarray(V.value, dtype=float).reshape(m, k)
     c0v = np.zeros(k) if c0 is None else np.asarray(c0.value, dtype=float).ravel()
     Yh = S @ Vv + (c0v[None, :] if setup.has_bias else 0.0)
-    if setup.cost == "mse":
-        Theta = 2.0 / N * (setup.Ys - Yh)
-    elif setup.cost == "cross_entropy":
-        from scipy.special import softmax
+    if setup.cost in ("mse", "cross_entropy"):
+        from ..costs import cost_gradient
 
-        Theta = (setup.Ys - softmax(Yh, axis=1)) / N
+        Theta = -cost_gradient(Yh, setup.Ys, setup.cost)  # Θ̃ = −∇C(Ŷ)
     else:
         Theta = np.asarray(cons[0].dual_value, dtype=float).reshape(N, k)
         if np.sum(Theta * setup.Ys) < 0:  # cvxpy's sign convention for equality duals

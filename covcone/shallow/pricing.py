@@ -50,9 +50,11 @@ class Pricing:
         self.spec = spectral_bound(setup.Bs, setup.activation)
         self.max_faces = None  # 0 once the vertex enumeration failed on these data (then: branch and bound)
 
-    def _call(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0):
-        """One oracle call on ``Θ`` (internal units); ``floor`` (same units): values at or below it
-        are not wanted, so an exact call proves only ``m ≤ max(value, floor)``."""
+    def price(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0):
+        """One oracle call on ``Θ`` (internal units), outside the per-round policy of :meth:`round`
+        (e.g. pricing an SDP's dual point once); ``floor`` (same units): values at or below it
+        are not wanted, so an exact call proves only ``m ≤ max(value, floor)``.  The returned
+        bound is a proven upper bound on the pricing value (exact, branch and bound or spectral)."""
         t0 = time.perf_counter()
         s = self.setup
         scale = float(np.linalg.norm(Theta))
@@ -93,14 +95,14 @@ class Pricing:
         """The pricing of round ``it`` (see the module docstring).  ``threshold`` = 2λ̃; ``starts``
         (the active columns) seed the heuristic's local ascent."""
         if self.custom is not None:
-            return self._call(Theta, exact=False)
+            return self.price(Theta, exact=False)
         if self.exact_affordable and self.low_rank:
             if it % 4 != 3:
-                heur = self._call(Theta, exact=False, starts=starts)
+                heur = self.price(Theta, exact=False, starts=starts)
                 if np.any(heur.values > threshold * (1 + 1e-6)):
                     return heur
-            return self._call(Theta, exact=True, floor=threshold)
-        heur = self._call(Theta, exact=False, starts=starts)
+            return self.price(Theta, exact=True, floor=threshold)
+        heur = self.price(Theta, exact=False, starts=starts)
         if np.any(heur.values > threshold * (1 + 1e-6)):
             return heur
         # input rank ≥ 4: the exact enumeration or the anytime branch and bound, within a budget
@@ -109,7 +111,7 @@ class Pricing:
             budget = min(budget, max(10.0, 0.25 * budget))
         if budget <= 0:
             return heur
-        step = self._call(Theta, exact=True, time_limit=budget, starts=starts, floor=threshold)
+        step = self.price(Theta, exact=True, time_limit=budget, starts=starts, floor=threshold)
         if heur.value > step.value:  # keep the better candidates, the proven bound
             step = PriceStep(heur.C, heur.values, heur.value, max(step.bound, heur.value), step.exact,
                              step.method, step.seconds + heur.seconds, step.stats)
