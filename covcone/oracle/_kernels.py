@@ -207,13 +207,22 @@ class _Pool:
             i = order[0]
             self.C, self.v = allC[i : i + 1], allv[i : i + 1]
             return
+        # greedy in value order: a candidate is kept unless a kept one is within distinct_cos;
+        # one matrix-vector product per kept candidate (≤ n_best), no loop over the candidates
+        A = allC[order]
+        blocked = np.zeros(A.shape[0], dtype=bool)
         keep = []
-        for i in order:
-            if keep and np.max(allC[keep] @ allC[i]) > self.distinct_cos:
-                continue
+        i = 0
+        while True:
             keep.append(i)
             if len(keep) == self.n_best:
                 break
+            blocked |= (A @ A[i]) > self.distinct_cos
+            free = np.flatnonzero(~blocked[i + 1 :])
+            if free.size == 0:
+                break
+            i += 1 + int(free[0])
+        keep = order[keep]
         self.C, self.v = allC[keep], allv[keep]
 
 
