@@ -134,3 +134,38 @@ def test_mse_master_is_exact_on_a_degenerate_support(seed, k, beta):
     val = np.sum((Z - setup.Ys) ** 2) / N + lam2 * np.sum(np.linalg.norm(V, axis=1))
     val += setup.lam_0 * np.sum(c0**2) if setup.has_bias else 0.0
     assert ref - 1e-7 * abs(ref) <= val <= ref + 1e-12 * abs(ref)
+
+
+@pytest.mark.parametrize("cost", ["mse", "cross_entropy"])
+def test_proof_floor_is_the_largest_pricing_bound_that_still_certifies(cost):
+    """An exact oracle call only has to prove m ≤ proof_floor: at that bound the weak-duality
+    bound of the master's dual point is within half the certificate's room of the best network,
+    a little above it it is not, and when the best network is 10 % above what the dual point can
+    prove the floor stays at 2λ̃."""
+    from types import SimpleNamespace
+
+    from covcone.shallow.bounds import internal_bound
+    from covcone.shallow.colgen import proof_floor
+
+    rng = np.random.default_rng(4)
+    N, k = 40, 2
+    X = rng.standard_normal((N, 3))
+    Y = rng.standard_normal((N, k)) if cost == "mse" else rng.integers(0, k, N)
+    setup = GroupLassoSetup(Problem(X, Y, lam=1e-2, beta=1.0, cost=cost))
+    C = rng.standard_normal((15, setup.r))
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    V, c0, Theta, _ = solve_master(setup, setup.columns(C), "CLARABEL", master_options("CLARABEL", None, 1e-9, cost))
+    upper = setup.loss(setup.network(C, V, c0))
+    thr, rtol = 2 * setup.lam_v, 1e-6
+    run = SimpleNamespace(threshold=thr, best=(upper,), setup=setup, rtol=rtol, atol=0.0)
+    floor = proof_floor(run, Theta)
+    target = upper - 0.5 * rtol * abs(upper)
+
+    def lb_user(m_bar):
+        return setup.to_user(internal_bound(setup, Theta, m_bar)[0])
+
+    assert floor > thr  # the master's own dual point certifies its network with m̄ a little above 2λ̃
+    assert lb_user(floor) >= target
+    assert lb_user(floor * (1 + 1e-6)) < target or floor >= 2 * thr * (1 - 1e-12)
+    poor = SimpleNamespace(threshold=thr, best=(upper * 1.1,), setup=setup, rtol=rtol, atol=0.0)
+    assert proof_floor(poor, Theta) == thr

@@ -206,6 +206,36 @@ def _master_step(run: _Run, C, warm=None):
     return V, c0, Theta, upper
 
 
+def proof_floor(run: _Run, Theta) -> float:
+    r"""The largest pricing bound ``m̄ ≥ 2λ̃`` whose dual bound still certifies the best network
+    with half the certificate's room to spare (docs/design.md §3.4): an exact oracle call only
+    has to prove ``m ≤ m̄``, so it prunes every face or region whose bound is at most ``m̄``.  The
+    dual bound ``max_{t ≤ 2λ̃/m̄} D(tΘ̃)`` is flat in ``m̄`` while its unconstrained maximiser is
+    feasible and falls continuously after, so ``m̄`` is found by bisection.  ``2λ̃`` (no relief)
+    while the dual point is not yet good enough."""
+    thr = run.threshold
+    if run.best is None or not np.isfinite(run.best[0]):
+        return thr
+    s = run.setup
+    target = run.best[0] - 0.5 * (run.rtol * abs(run.best[0]) + run.atol)
+
+    def good(m_bar):
+        lb, _ = internal_bound(s, Theta, m_bar)
+        return np.isfinite(lb) and s.to_user(lb) >= target
+
+    if not good(thr):
+        return thr
+    lo, hi = thr, thr * (1 + 1e-6)
+    while good(hi):  # grow the relative excess until the bound no longer certifies
+        lo, hi = hi, thr + 2.0 * (hi - thr)
+        if hi > 2.0 * thr:
+            return lo
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if good(mid) else (lo, mid)
+    return lo
+
+
 def _loop(run: _Run, C, bar) -> str:
     """Rounds of (master, pricing, bound) until the bounds meet, nothing prices out, or a limit."""
     s, opts = run.setup, run.opts
@@ -228,7 +258,8 @@ def _loop(run: _Run, C, bar) -> str:
         t0 = time.perf_counter()
         act = np.linalg.norm(V, axis=1) > 0
         step = run.pricing.round(Theta, it, threshold=run.threshold, time_left=run.time_left(),
-                                 anytime_budget=run.anytime_budget(), starts=C[act][:64] if np.any(act) else None)
+                                 anytime_budget=run.anytime_budget(), starts=C[act][:64] if np.any(act) else None,
+                                 floor=proof_floor(run, Theta))
         run.timings["oracle"] += time.perf_counter() - t0
         run.bound_from(Theta, step)
         run.oracle_info = {"method": step.method, "exact": step.exact, **step.stats}

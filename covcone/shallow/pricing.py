@@ -91,27 +91,30 @@ class Pricing:
                          bool(p.exact), str(p.method), time.perf_counter() - t0, stats)
 
     def round(self, Theta, it: int, *, threshold: float, time_left=None, anytime_budget=None,
-              starts=None) -> PriceStep:
+              starts=None, floor=None) -> PriceStep:
         """The pricing of round ``it`` (see the module docstring).  ``threshold`` = 2λ̃; ``starts``
-        (the active columns) seed the heuristic's local ascent."""
+        (the active columns) seed the heuristic's local ascent; ``floor`` (≥ threshold): the
+        value an exact call needs to prove, ``m ≤ floor`` (the certificate needs no more), so
+        faces and regions whose bound is at most ``floor`` are pruned."""
+        floor = threshold if floor is None else max(float(floor), threshold)
         if self.custom is not None:
             return self.price(Theta, exact=False)
         if self.exact_affordable and self.low_rank:
             if it % 4 != 3:
                 heur = self.price(Theta, exact=False, starts=starts)
-                if np.any(heur.values > threshold * (1 + 1e-6)):
+                if np.any(heur.values > max(threshold * (1 + 1e-6), floor)):
                     return heur
-            return self.price(Theta, exact=True, floor=threshold)
+            return self.price(Theta, exact=True, floor=floor)
         heur = self.price(Theta, exact=False, starts=starts)
-        if np.any(heur.values > threshold * (1 + 1e-6)):
-            return heur
+        if np.any(heur.values > max(threshold * (1 + 1e-6), floor)):
+            return heur  # neurons the certificate needs: no exact call this round
         # input rank ≥ 4: the exact enumeration or the anytime branch and bound, within a budget
         budget = anytime_budget if time_left is None else min(anytime_budget, max(0.0, time_left))
         if self.max_faces == 0 or not self.exact_affordable:  # branch and bound only: a share per call
             budget = min(budget, max(10.0, 0.25 * budget))
         if budget <= 0:
             return heur
-        step = self.price(Theta, exact=True, time_limit=budget, starts=starts, floor=threshold)
+        step = self.price(Theta, exact=True, time_limit=budget, starts=starts, floor=floor)
         if heur.value > step.value:  # keep the better candidates, the proven bound
             step = PriceStep(heur.C, heur.values, heur.value, max(step.bound, heur.value), step.exact,
                              step.method, step.seconds + heur.seconds, step.stats)
