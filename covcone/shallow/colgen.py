@@ -230,7 +230,7 @@ def proof_floor(run: _Run, Theta) -> float:
         lo, hi = hi, thr + 2.0 * (hi - thr)
         if hi > 2.0 * thr:
             return lo
-    for _ in range(40):
+    while hi - lo > 0.01 * (lo - thr) and hi - lo > 1e-15 * thr:  # m̄ to 1 % of its excess over 2λ̃
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if good(mid) else (lo, mid)
     return lo
