@@ -212,7 +212,9 @@ def proof_floor(run: _Run, Theta) -> float:
     has to prove ``m ≤ m̄``, so it prunes every face or region whose bound is at most ``m̄``.  The
     dual bound ``max_{t ≤ 2λ̃/m̄} D(tΘ̃)`` is flat in ``m̄`` while its unconstrained maximiser is
     feasible and falls continuously after, so ``m̄`` is found by bisection.  ``2λ̃`` (no relief)
-    while the dual point is not yet good enough."""
+    while the dual point is not yet good enough.  Used where exact pricing is expensive (input
+    rank ≥ 4: vertex enumeration, branch and bound); at rank ≤ 3 the exact walk is cheap and
+    proving the maximum itself reports a tighter lower bound."""
     thr = run.threshold
     if run.best is None or not np.isfinite(run.best[0]):
         return thr
@@ -259,7 +261,7 @@ def _loop(run: _Run, C, bar) -> str:
         act = np.linalg.norm(V, axis=1) > 0
         step = run.pricing.round(Theta, it, threshold=run.threshold, time_left=run.time_left(),
                                  anytime_budget=run.anytime_budget(), starts=C[act][:64] if np.any(act) else None,
-                                 floor=proof_floor(run, Theta))
+                                 floor=None if run.low_rank_exact else proof_floor(run, Theta))
         run.timings["oracle"] += time.perf_counter() - t0
         run.bound_from(Theta, step)
         run.oracle_info = {"method": step.method, "exact": step.exact, **step.stats}
