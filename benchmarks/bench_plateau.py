@@ -25,22 +25,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import (figure_parser, load_now, machine_info, print_header, print_table, run_solve,
+from _common import (figure_parser, load_now, machine_info, pca_standardised, print_header, print_table, run_solve,
                      seed_everything, teacher_student, torch_runs, write_json)
 
 LAM, BETA, TOL = 1e-3, 1.0, 1e-6
 
 
 def digits_pca(N: int, classes=(3, 8), dims: int = 2):
+    """Digits of two classes: the first N images, PCA to ``dims`` standardised features, targets ±1
+    (the components' signs do not change the optimum: a neuron's weight absorbs them)."""
     from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
 
     D = load_digits()
     mask = np.isin(D.target, classes)
     X, t = D.data[mask][:N], D.target[mask][:N]
-    Z = PCA(n_components=dims, random_state=0).fit_transform(X)
-    Z = (Z - Z.mean(0)) / Z.std(0)
-    return Z, np.where(t == classes[1], 1.0, -1.0)[:, None]
+    return pca_standardised(X, dims), np.where(t == classes[1], 1.0, -1.0)[:, None]
 
 
 def main(argv=None):

@@ -89,6 +89,15 @@ def _norms(Theta, B, a, b, C) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", V, V))
 
 
+def _norms_chunked(Theta, B, a, b, C) -> np.ndarray:
+    """:func:`_norms` in batches of at most ``_EVAL_ENTRIES`` candidate × sample entries (bounded
+    memory for many candidates or large N)."""
+    step = max(1, _EVAL_ENTRIES // max(1, B.shape[1]))
+    if C.shape[0] <= step:
+        return _norms(Theta, B, a, b, C)
+    return np.concatenate([_norms(Theta, B, a, b, C[s : s + step]) for s in range(0, C.shape[0], step)])
+
+
 def _unit_rows(C):
     n = np.linalg.norm(C, axis=-1, keepdims=True)
     return C / np.where(n > 0, n, 1.0)
@@ -196,9 +205,7 @@ class _Pool:
             return
         C = _unit_rows(C)
         if values is None:
-            step = max(1, _EVAL_ENTRIES // self.B.shape[1])
-            values = np.concatenate([_norms(self.Theta, self.B, self.a, self.b, C[s : s + step])
-                                     for s in range(0, C.shape[0], step)])
+            values = _norms_chunked(self.Theta, self.B, self.a, self.b, C)
             self.n_evaluated += C.shape[0]
         allC = np.vstack([self.C, C])
         allv = np.concatenate([self.v, values])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _norms, _top_eig, _unit_rows
+from ._kernels import _norms, _norms_chunked, _top_eig, _unit_rows
 
 
 def _local_search(form_T, values_of, C0, max_iter=100):
@@ -49,11 +49,11 @@ def _gate_starts(Theta, B, a, b, rng, n_gates):
     return np.vstack([u, -u])
 
 
-def _data_starts(Theta, B, a, b, n_best: int = 48, n_samples: int = 1000, chunk: int = 256):
+def _data_starts(Theta, B, a, b, n_best: int = 48, n_samples: int = 1000):
     r"""Neurons pointing at data points and at pairs of them: ``c ∝ b_i`` and
     ``c ∝ b_i/‖b_i‖ + b_j/‖b_j‖`` for the ``n_best`` samples whose own neuron prices highest
     (``b_i`` the columns of ``B``; at most ``n_samples`` samples, those with the largest residual
-    rows ``‖Θ_i‖``; values in chunks of ``chunk`` rows, so memory stays O(N · chunk)).  Where
+    rows ``‖Θ_i‖``; values in bounded-memory batches).  Where
     the data are spread out (many samples on the boundary of their convex hull, e.g. orthogonal
     inputs) such neurons are active on one or two samples only — the sparse patterns that a
     local ascent through dense patterns does not reach.  Returns ``(C, values)``."""
@@ -65,16 +65,12 @@ def _data_starts(Theta, B, a, b, n_best: int = 48, n_samples: int = 1000, chunk:
     if Bu.shape[0] == 0:
         return np.zeros((0, r)), np.zeros(0)
 
-    def values(C):
-        return np.concatenate([_norms(Theta, B, a, b, C[i : i + chunk]) for i in range(0, C.shape[0], chunk)]
-                              + [np.zeros(0)])
-
-    v1 = values(Bu)
+    v1 = _norms_chunked(Theta, B, a, b, Bu)
     top = np.argsort(-v1, kind="stable")[: min(n_best, Bu.shape[0])]
     I, J = np.triu_indices(top.size, 1)
     P = _unit_rows(Bu[top[I]] + Bu[top[J]]) if I.size else np.zeros((0, r))
     P = P[np.linalg.norm(P, axis=1) > 0]
-    return np.vstack([Bu, P]), np.concatenate([v1, values(P)])
+    return np.vstack([Bu, P]), np.concatenate([v1, _norms_chunked(Theta, B, a, b, P)])
 
 
 def _heuristic_group(Theta, B, a, b, pool, rng, n_starts, starts=None, n_gates=None, data_starts=True):

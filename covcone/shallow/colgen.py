@@ -195,7 +195,8 @@ def _master_step(run: _Run, C, warm=None):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
-        V, c0, Theta, status = solve_master(run.setup, run.setup.columns(C), run.solver, run.solver_opts, warm=warm)
+        S = run.setup.columns(C)
+        V, c0, Theta, status = solve_master(run.setup, S, run.solver, run.solver_opts, warm=warm)
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0
@@ -203,7 +204,7 @@ def _master_step(run: _Run, C, warm=None):
     upper = run.setup.loss(net)
     if run.best is None or upper < run.best[0]:
         run.best = (upper, C, V, c0)
-    return V, c0, Theta, upper
+    return S, V, c0, Theta, upper
 
 
 def proof_floor(run: _Run, Theta) -> float:
@@ -244,13 +245,13 @@ def _loop(run: _Run, C, bar) -> str:
     idle = np.zeros(C.shape[0], dtype=int)  # consecutive rounds each column had zero weight
     polishes = 0
     warm = None  # the previous master's weights on the columns kept (the cross-entropy master uses them)
-    copies = 0  # consecutive rounds in which only existing columns priced out
+    copies = 0  # consecutive exact rounds in which no new neuron priced above a column the master has
     pattern_from, pattern_idle = None, 0  # the pattern step stops after two steps that did not lower the upper bound
     for it in range(opts.max_rounds):
         if run.out_of_time():
             return f"time limit of {run.time_limit:g} s reached"
         try:
-            V, c0, Theta, upper = _master_step(run, C, warm)
+            S, V, c0, Theta, upper = _master_step(run, C, warm)
         except SolverError as exc:
             if run.best is None or it == 0:
                 raise
@@ -313,7 +314,7 @@ def _loop(run: _Run, C, bar) -> str:
             # optimality conditions fail at that level (its accuracy, not the columns, limits the
             # bound).  A near-copy that prices higher is progress (the optimal neuron is approached
             # in the limit), so this compares values, not directions.
-            have = float(np.max(np.linalg.norm(s.columns(C).T @ Theta, axis=1), initial=0.0))
+            have = float(np.max(np.linalg.norm(S.T @ Theta, axis=1), initial=0.0))
             copies = copies + 1 if float(np.max(step.values)) <= have * (1 + 1e-12) else 0
             if copies >= 3:
                 # three rounds in a row: the master's dual point is not accurate enough to go on

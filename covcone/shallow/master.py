@@ -184,13 +184,41 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     return V, c0, Theta, status
 
 
+def _penalty(setup, W, m):
+    """2λ̃ Σ‖ṽ_j‖ + λ̃_0‖c̃_0‖² at ``W = [Ṽ; c̃_0]`` (rows ``m:`` the bias, when β > 0)."""
+    pen = 2.0 * setup.lam_v * float(np.sum(np.linalg.norm(W[:m], axis=1)))
+    if setup.has_bias:
+        pen += setup.lam_0 * float(np.sum(W[m:] ** 2))
+    return pen
+
+
+def _kkt_violation(G, Wv, lam2, bias=None):
+    """The group lasso's optimality conditions relative to ``lam2`` = 2λ̃: the largest of
+    ``‖G_j − 2λ̃ v̂_j‖`` on the support, ``(‖G_j‖ − 2λ̃)_+`` off it (``G = −∂C/∂V``) and ``‖bias‖``
+    (the bias condition's residual).  Returns ``(violation, ‖v_j‖, ‖G_j‖)``."""
+    nv = np.linalg.norm(Wv, axis=1)
+    gn = np.linalg.norm(G, axis=1)
+    on = nv > 0
+    res = np.where(on, np.linalg.norm(G - lam2 * Wv / np.where(on, nv, 1.0)[:, None], axis=1),
+                   np.maximum(gn - lam2, 0.0))
+    kkt = float(res.max(initial=0.0)) / lam2
+    if bias is not None:
+        kkt = max(kkt, float(np.linalg.norm(bias)) / lam2)
+    return kkt, nv, gn
+
+
+def _add_group_curvature(H, u, ns, lam2):
+    """Add the penalty's Hessian on the support, ``2λ̃(I − û_jû_jᵀ)/‖v_j‖``, to the diagonal blocks
+    of ``H`` (group ``j`` at rows ``j·k … j·k + k − 1``, ``k = u.shape[1]``)."""
+    k = u.shape[1]
+    for j in range(u.shape[0]):
+        sl = slice(j * k, (j + 1) * k)
+        H[sl, sl] += lam2 * (np.eye(k) - np.outer(u[j], u[j])) / ns[j]
+
+
 def _mse_objective(setup, F, W, m):
     """(1/N)‖F W − Ỹ‖² + 2λ̃ Σ‖ṽ_j‖ + λ̃_0‖c̃_0‖² at ``W = [Ṽ; c̃_0]``."""
-    obj = float(np.sum((F @ W - setup.Ys) ** 2)) / setup.N
-    obj += 2.0 * setup.lam_v * float(np.sum(np.linalg.norm(W[:m], axis=1)))
-    if setup.has_bias:
-        obj += setup.lam_0 * float(np.sum(W[m:] ** 2))
-    return obj
+    return float(np.sum((F @ W - setup.Ys) ** 2)) / setup.N + _penalty(setup, W, m)
 
 
 def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
@@ -218,7 +246,8 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
     has_c0 = setup.has_bias
     W0 = np.vstack([V, c0[None, :]]) if has_c0 else V.copy()
     norms = np.linalg.norm(W0[:m], axis=1)
-    if not (np.isfinite(lam2) and lam2 > 0 and (not has_c0 or np.isfinite(setup.lam_0))) or norms.max(initial=0.0) == 0.0:
+    finite = np.isfinite(lam2) and lam2 > 0 and (not has_c0 or np.isfinite(setup.lam_0))
+    if not finite or norms.max(initial=0.0) == 0.0:
         return V, c0, False
     W = W0.copy()
     W[:m][norms <= 1e-9 * norms.max()] = 0.0
@@ -232,18 +261,12 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
     ok = False
     for _ in range(max_iter + first.size):  # each walk step removes a column
         Theta = (2.0 / N) * (setup.Ys - F[:, first] @ W[first])
-        nv = np.linalg.norm(W[:m], axis=1)
-        on = nv > 0
-        G = F[:, :m].T @ Theta
-        res = np.where(on, np.linalg.norm(G - lam2 * W[:m] / np.where(on, nv, 1.0)[:, None], axis=1),
-                       np.maximum(np.linalg.norm(G, axis=1) - lam2, 0.0))
-        kkt = float(res.max(initial=0.0)) / lam2
-        if has_c0:
-            kkt = max(kkt, float(np.linalg.norm(Theta.sum(axis=0) - 2.0 * setup.lam_0 * W[m])) / lam2)
+        kkt, nv, _ = _kkt_violation(F[:, :m].T @ Theta, W[:m], lam2,
+                                    Theta.sum(axis=0) - 2.0 * setup.lam_0 * W[m] if has_c0 else None)
         if kkt <= kkt_tol:
             ok = True
             break
-        ws = np.nonzero(on)[0]
+        ws = np.nonzero(nv > 0)[0]
         rows = np.concatenate([ws, [m]]) if has_c0 else ws
         mw = ws.size
         if mw == 0:
@@ -257,9 +280,7 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
         if has_c0:
             grad[mw:] += 2.0 * setup.lam_0 * W[m:]
         H = np.kron(gram[np.ix_(at, at)], np.eye(k))
-        for j in range(mw):
-            sl = slice(j * k, (j + 1) * k)
-            H[sl, sl] += lam2 * (np.eye(k) - np.outer(u[j], u[j])) / ns[j]
+        _add_group_curvature(H, u, ns, lam2)
         if has_c0:
             H[mw * k :, mw * k :] += 2.0 * setup.lam_0 * np.eye(k)
         ev, U = np.linalg.eigh((H + H.T) / 2.0)
@@ -327,10 +348,7 @@ def _ce_parts(setup, F, W):
 
     m = W.shape[0] - (1 if setup.has_bias else 0)
     Z = F @ W
-    obj = cost_value(Z, setup.Ys, "cross_entropy")
-    obj += 2.0 * setup.lam_v * float(np.sum(np.linalg.norm(W[:m], axis=1)))
-    if setup.has_bias:
-        obj += setup.lam_0 * float(np.sum(W[m:] ** 2))
+    obj = cost_value(Z, setup.Ys, "cross_entropy") + _penalty(setup, W, m)
     P = softmax(Z, axis=1)
     return obj, P, (setup.Ys - P) / setup.N
 
@@ -395,19 +413,12 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
     prev_support = None
     obj, P, Theta = _ce_parts(setup, F, Wt @ E.T)
     for _ in range(max_iter):
-        G = (S.T @ Theta) @ E  # −∂/∂Ṽ of the cross-entropy
-        nv = np.linalg.norm(Wt[:m], axis=1)
-        on = nv > 0
-        gn = np.linalg.norm(G, axis=1)
-        res = np.where(on, np.linalg.norm(G - lam2 * Wt[:m] / np.where(on, nv, 1.0)[:, None], axis=1),
-                       np.maximum(gn - lam2, 0.0))
-        kkt = float(res.max(initial=0.0)) / lam2
-        if has_c0:
-            kkt = max(kkt, float(np.linalg.norm(Theta.sum(axis=0) @ E - 2.0 * setup.lam_0 * Wt[m].ravel())) / lam2)
+        kkt, nv, gn = _kkt_violation((S.T @ Theta) @ E, Wt[:m], lam2,  # −∂/∂Ṽ of the cross-entropy
+                                     Theta.sum(axis=0) @ E - 2.0 * setup.lam_0 * Wt[m] if has_c0 else None)
         if kkt <= kkt_tol:
             status = "optimal"
             break
-        ws = np.nonzero(on | (gn > lam2 * (1.0 - 1e-3)))[0]
+        ws = np.nonzero((nv > 0) | (gn > lam2 * (1.0 - 1e-3)))[0]
         rows = np.concatenate([ws, [m]]) if has_c0 else ws
         Fw = F[:, rows]
         mw = ws.size
@@ -428,9 +439,7 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
             Hs = H.copy()
             gs = grad.copy()
             gs[: mw * kr] += lam2 * u.ravel()
-            for j in range(mw):
-                sl = slice(j * kr, (j + 1) * kr)
-                Hs[sl, sl] += lam2 * (np.eye(kr) - np.outer(u[j], u[j])) / ns[j]
+            _add_group_curvature(Hs, u, ns, lam2)
             try:
                 step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(Hs), gs)
             except (np.linalg.LinAlgError, ValueError):
