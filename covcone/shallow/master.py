@@ -231,14 +231,15 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
     ``(2/N)F_wᵀF_w ⊗ I + 2λ̃(I − ûûᵀ)/‖ṽ‖`` per group, ``+ 2λ̃_0 I`` for the bias) reach its optimum
     to machine precision.  When the support has more columns than the data tell apart the Hessian
     is singular: along its null space the predictions do not move and the penalty is linear, so
-    the point walks there (a Carathéodory step) until a group reaches zero, which leaves the
-    support — the optimum's predictions are unique, its weights need not be.  When the Newton
+    the support is first reduced by the recovery's Carathéodory step
+    (:func:`covcone.shallow.recovery.reduce_atoms`), and any null direction left is walked along
+    until a group reaches zero, which leaves the support — the optimum's predictions are unique,
+    its weights need not be.  When the Newton
     step would halve a group, the point goes along it until the first such group reaches zero,
     which leaves the support.  Returns
     ``(Ṽ, c̃_0, True)`` when the optimality conditions then hold on *all* columns to ``kkt_tol``
     relative to 2λ̃ (``‖S_jᵀΘ̃ − 2λ̃ v̂_j‖`` on the support, ``(‖S_jᵀΘ̃‖ − 2λ̃)_+`` off it,
-    ``‖1ᵀΘ̃ − 2λ̃_0c̃_0‖`` for the bias); otherwise the lower-objective of the input and the last
-    point, with False.  Only Θ̃ reaches the lower bound, which is evaluated independently (valid
+    ``‖1ᵀΘ̃ − 2λ̃_0c̃_0‖`` for the bias); otherwise the input unchanged, with False.  Only Θ̃ reaches the lower bound, which is evaluated independently (valid
     for any Θ̃)."""
     N, k = setup.N, setup.k
     m = V.shape[0]
@@ -251,13 +252,27 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
         return V, c0, False
     W = W0.copy()
     W[:m][norms <= 1e-9 * norms.max()] = 0.0
+    obj = _mse_objective(setup, F, W, m)
+    on = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]
+    if on.size * N * k > 2e7:
+        return V, c0, False
+    # more columns than the data tell apart: the Carathéodory step of the recovery first (same
+    # predictions, no larger penalty, at most rank-many columns) — one QR instead of a walk step
+    # per column below
+    from .recovery import reduce_atoms
+
+    keep, Vr = reduce_atoms(F[:, on], W[on])
+    Wr = W.copy()
+    Wr[:m] = 0.0
+    Wr[on[keep]] = Vr
+    obj_r = _mse_objective(setup, F, Wr, m)
+    if obj_r <= obj + 1e-14 * abs(obj):
+        W, obj = Wr, obj_r
     first = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]  # the support only shrinks from here
     if first.size * k > 600:
         return V, c0, False
     first = np.concatenate([first, [m]]) if has_c0 else first
     gram = (2.0 / N) * (F[:, first].T @ F[:, first])
-    obj0 = _mse_objective(setup, F, W0, m)
-    obj = _mse_objective(setup, F, W, m)
     ok = False
     for _ in range(max_iter + first.size):  # each walk step removes a column
         Theta = (2.0 / N) * (setup.Ys - F[:, first] @ W[first])
@@ -334,9 +349,11 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
         if Wa is None:
             break
         W, obj = Wa, obj_t
-    if not ok and obj > obj0:
+    if not ok:
+        # not converged: the interior point's solution stands (a point with a lower objective but
+        # dropped groups whose conditions fail would price them out again, round after round)
         return V, c0, False
-    return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), ok
+    return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), True
 
 
 def _ce_parts(setup, F, W):
