@@ -169,3 +169,39 @@ def test_proof_floor_is_the_largest_pricing_bound_that_still_certifies(cost):
     assert lb_user(floor + 0.02 * (floor - thr) + 1e-12 * thr) < target or floor >= 2 * thr * (1 - 1e-12)
     poor = SimpleNamespace(threshold=thr, best=(upper * 1.1,), setup=setup, rtol=rtol, atol=0.0)
     assert proof_floor(poor, Theta) == thr
+
+
+def test_sparsity_slack_outside_and_inside_the_certificate_room():
+    """A tenth of the room when no certificate is at stake (gap beyond the room: a time limit);
+    never more than half the room left when the bounds are within it."""
+    from covcone.shallow.recovery import sparsity_slack
+
+    assert sparsity_slack(1.0, 0.5, 1e-6) == pytest.approx(1e-7)
+    assert sparsity_slack(1.0, -np.inf, 1e-6) == pytest.approx(1e-7)
+    assert sparsity_slack(1.0, 1.0 - 0.9e-6, 1e-6) == pytest.approx(0.05e-6)
+    assert sparsity_slack(1.0, 1.0, 1e-6) == pytest.approx(1e-7)
+    assert sparsity_slack(np.inf, 0.0, 1e-6) == 0.0
+
+
+@pytest.mark.parametrize("seed,k", [(0, 1), (1, 2), (2, 1)])
+def test_recovery_far_from_a_certificate_returns_at_most_N_k_neurons(seed, k):
+    """An interior-point master over 4N columns spreads weight over all of them; with a lower
+    bound far below (no certificate possible) recovery still returns the Carathéodory-reduced
+    network (at most N·k neurons: rank of the atoms), whose forward-pass loss is within a tenth
+    of the room of the best candidate's."""
+    from covcone.shallow.recovery import recover
+
+    rng = np.random.default_rng(seed)
+    N = 15
+    X = rng.standard_normal((N, 3))
+    Y = rng.standard_normal((N, k))
+    setup = GroupLassoSetup(Problem(X, Y, lam=1e-3, beta=1.0, cost="mse"))
+    C = rng.standard_normal((4 * N, setup.r))
+    C /= np.linalg.norm(C, axis=1)[:, None]
+    V, c0, _, _ = solve_master(setup, setup.columns(C), "CLARABEL", None)
+    raw = setup.loss(setup.network(C, V, c0))
+    net, upper = recover(setup, C, V, c0, lower_user=0.5 * raw, rtol=1e-6, atol=0.0, solver="CLARABEL",
+                         solver_opts=None)
+    assert net.widths[1] <= N * k
+    assert upper == pytest.approx(setup.loss(net), rel=1e-12)
+    assert upper <= raw * (1 + 1.0001e-7)
