@@ -32,7 +32,7 @@ solve) is recorded in the history and in the message.
 **Starts.**  Block-coordinate descent is local: from the balanced deep linear start alone it
 often stops a few per cent above plain gradient training of a wide network.  So the default
 (``init="auto"``, costs with λ) is a multi-start: the linear start and ``AUTO_GRADIENT_STARTS``
-random networks of width N(N+1) trained by full-batch Adam then the joint L-BFGS :func:`polish`
+random networks of width min(N(N+1), 512) trained by full-batch Adam then the joint L-BFGS :func:`polish`
 (all in numpy, seeded by ``rng``) and compressed; the ``AUTO_RESTARTS`` lowest-loss starts are
 refined by block-coordinate runs and the best result is returned.  This is a better local
 optimum, not a certificate.
@@ -208,7 +208,7 @@ def initial_network(problem, init="auto", rng=None) -> Network:
         ``"linear"``: the balanced deep linear network of the least-squares / ridge map (for
         nonlinear σ with a + b ≠ 0 each unit is carried by a ± pair); ``"random"``: Gaussian
         layers of width N, output layer fitted, compressed; ``"gradient"``: a random network
-        of width N(N+1) trained by full-batch Adam then L-BFGS in numpy, compressed (not for
+        of width min(N(N+1), 512) trained by full-batch Adam then L-BFGS in numpy, compressed (not for
         ``"interpolate"``); ``"auto"``: ``"linear"`` when σ allows it, else ``"random"`` (the
         multi-start of :func:`solve_deep` with ``init="auto"`` is built on top of this); a
         :class:`Network` is checked against the problem and returned as is (warm start).
@@ -555,8 +555,9 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
         result's loss is never above that network's loss.  ``"auto"`` (default) is a
         multi-start for costs with λ: a pool of the ``"linear"`` start (when σ allows it) and
         ``AUTO_GRADIENT_STARTS`` (8) ``"gradient"`` starts (numpy Adam + L-BFGS at width
-        N(N+1), drawn from ``rng``), each polished; the ``restarts`` lowest-loss starts of the
-        pool are refined by block-coordinate runs.  (Block-coordinate descent is a local
+        min(N(N+1), 512), drawn from ``rng``; together at most half of ``time_limit``), each
+        polished; the ``restarts`` lowest-loss starts of the pool are refined by
+        block-coordinate runs.  (Block-coordinate descent is a local
         method: from the linear start alone it often stops above plain gradient training.)
         For ``"interpolate"``, ``"auto"`` is ``initial_network``'s ``"auto"`` (linear when σ
         allows it, else random).
@@ -633,7 +634,10 @@ def solve_deep(problem, *, options=None, method: str = "auto", tol: float = 1e-6
         restarts = AUTO_RESTARTS if multi else 1
     starts, pool_info = None, None
     if multi:  # the multi-start pool: screen cheap starts, refine the best ``restarts`` of them
-        starts, pool_info = _start_pool(problem, rng, restarts=restarts, deadline=deadline, do_polish=do_polish)
+        # the pool gets half of the time limit: the block-coordinate runs need the rest
+        pool_deadline = None if time_limit is None else t_start + 0.5 * time_limit
+        starts, pool_info = _start_pool(problem, rng, restarts=restarts, deadline=pool_deadline,
+                                        do_polish=do_polish)
         restarts = len(starts)
 
     bar = progress(verbose, max_sweeps * restarts * (problem.depth - 1), "covcone depth-L", "block")

@@ -80,16 +80,22 @@ def polish(problem, net: Network, *, maxiter: int = 200, deadline: float | None 
     return Network(unpack(res.x), problem.activation, problem.beta)
 
 
+MAX_START_WIDTH = 512  # default hidden width of a gradient start (see gradient_network)
+
+
 def gradient_network(problem, rng: np.random.Generator, *, width: int | None = None, adam_steps: int = 2000,
                    lr: float = 1e-2, lbfgs_steps: int = 500, deadline: float | None = None) -> Network:
     r"""A start found by plain gradient training in numpy: a random network of width ``width``
-    (default N(N+1), the Carathéodory width) per hidden layer, uniform ``±1/√fan_in`` weights and
-    biases (the usual default of ``Linear`` layers), ``adam_steps`` full-batch Adam steps on the
-    exact loss, then the joint L-BFGS :func:`polish`, then :func:`covcone.compress` to ≤ N(N+1)
-    neurons per layer when it keeps the function.  An initialisation only: the block-coordinate
-    sweeps that follow can only lower its loss."""
+    (default ``min(N(N+1), MAX_START_WIDTH)``: the Carathéodory width, capped so that a middle
+    layer of a deep start stays at ≈ 2.6e5 weights — at N = 60 the uncapped 3660² weights took
+    ≈ 30 s per start and at N = 200 would not fit in memory) per hidden layer, uniform
+    ``±1/√fan_in`` weights and biases (the usual default of ``Linear`` layers), ``adam_steps``
+    full-batch Adam steps on the exact loss, then the joint L-BFGS :func:`polish`, then
+    :func:`covcone.compress` to ≤ N(N+1) neurons per layer when it keeps the function and the
+    ``deadline`` has not passed.  An initialisation only: the block-coordinate sweeps that follow
+    can only lower its loss."""
     act, L, beta, N = problem.activation, problem.depth, problem.beta, problem.N
-    n = int(width) if width is not None else N * (N + 1)
+    n = int(width) if width is not None else min(N * (N + 1), MAX_START_WIDTH)
     dims = [problem.d] + [n] * (L - 1) + [problem.k]
     W = []
     for i in range(L):
@@ -128,13 +134,16 @@ def gradient_network(problem, rng: np.random.Generator, *, width: int | None = N
         W = list(net.weights)
         W[-1] = fit_last(act(net.preactivations(problem.X)[-2]), problem)
         net = Network(W, act, beta)
-    return compress_start(problem, net)
+    return compress_start(problem, net, deadline=deadline)
 
 
-def compress_start(problem, net: Network) -> Network:
-    """:func:`covcone.compress` of a start network, kept when it does not raise the loss."""
+def compress_start(problem, net: Network, *, deadline: float | None = None) -> Network:
+    """:func:`covcone.compress` of a start network, kept when it does not raise the loss (skipped
+    once ``deadline`` has passed: the start is returned as it is)."""
     from .decompose import CompressionError, compress
 
+    if deadline is not None and time.perf_counter() >= deadline:
+        return net
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -329,6 +329,24 @@ def test_time_limit_stops_and_says_so(relu_data):
     assert res.network.loss(X, Y, lam=0.01) == pytest.approx(res.upper, rel=1e-12)
 
 
+def test_default_multistart_keeps_to_its_time_limit_at_moderate_N():
+    """The default multi-start on N = 60 points (gradient starts of width min(N(N+1), 512)): the
+    start pool takes at most half of the time limit, and neither a start's training nor its
+    compression runs on past it.  (At width N(N+1) = 3660 one start's compression alone took
+    ≈ 20 s and a 30 s limit ended after 61 s.)  The bound is generous: it only catches a limit
+    that is ignored, not a slow machine."""
+    import time
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    Y = np.tanh(X @ rng.standard_normal((3, 1)))
+    t0 = time.perf_counter()
+    res = covcone.solve(X, Y, depth=3, lam=1e-2, beta=1.0, time_limit=4.0, rng=0)
+    assert time.perf_counter() - t0 <= 15.0
+    assert res.network.loss(X, Y, lam=1e-2) == pytest.approx(res.upper, rel=1e-12)
+    assert all(w <= 60 * 61 for w in res.network.widths[1:-1])
+
+
 def test_verbose_progress_bar(relu_result, capsys):
     p, res = relu_result
     out = solve_deep(p, init=res.network, max_sweeps=1, verbose=True)
