@@ -346,3 +346,29 @@ def test_duplicate_columns_are_not_added_again():
     new = np.array([[2.0, 0.0, 0.0], [0.0, 0.6, 0.8 + 1e-3], [0.0, -0.6, -0.8], [0.0, 3.0, 4.0]])
     assert distinct_from(new, C).tolist() == [False, True, True, False]
     assert distinct_from(new, np.zeros((0, 3))).all()
+
+
+def test_small_lambda_master_tightened_instead_of_stopping():
+    """λ = 1e-6 on 20 points: at the default master accuracy (interior-point gaps 1e-8) the loop
+    stopped on "the master's accuracy limits the pricing" with a gap of 1.06e-6 > rtol.  The
+    master is now asked for its limit once (gaps 1e-10 and the Newton finish) and the solve is
+    certified; the bounds are checked against the independent forward pass."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 2))
+    y = rng.standard_normal(20)
+    res = covcone.solve(X, y, lam=1e-6)
+    assert res.status == "certified", res.message
+    assert res.network.loss(X, y[:, None], lam=1e-6) == pytest.approx(res.upper, rel=1e-12)
+    assert res.lower <= res.upper
+
+
+def test_near_interpolation_says_so():
+    """λ/(s_X·s_Y) ≈ 1e-15 (data in units of 1e6): no certificate is within an interior point's
+    reach; the result says why and points to cost='interpolate'."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 2)) * 1e6
+    y = rng.standard_normal(20) * 1e6
+    res = covcone.solve(X, y, lam=1e-2)
+    if res.status != "certified":
+        assert "close to interpolation" in res.message and "cost='interpolate'" in res.message
+    assert res.lower <= res.upper

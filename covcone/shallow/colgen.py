@@ -50,6 +50,8 @@ class _Run:
         self.solver = choose_solver(solver)
         check_solver_opts(self.solver, solver_opts)
         self.solver_opts = master_options(self.solver, solver_opts, rtol, setup.cost)
+        self.user_opts = set(solver_opts or {})
+        self.tightened = None  # the round in which the master was asked for its limit (_tighten_master)
         self.rng = rng
         self.exact = method in ("auto", "generators") and oracle is None and exact_affordable(setup.r, setup.N)
         self.pricing = Pricing(setup, exact_affordable=self.exact, n_add=opts.n_add, rng=rng, client=opts.client,
@@ -173,6 +175,9 @@ def _make_feasible(run: _Run, C):
     )
 
 
+_TINY_LOSS = 1e-7  # an MSE loss below this fraction of mean(Y²): near interpolation (a note on the result)
+
+
 def _zero_start(run: _Run, C):
     """Price the best network without hidden neurons first (MSE): if no neuron prices out and the
     bound is proven, it is the optimum — e.g. for a very large λ, where a master would be
@@ -239,6 +244,26 @@ def proof_floor(run: _Run, Theta) -> float:
     return lo
 
 
+def _tighten_master(run: _Run, it: int) -> bool:
+    """Once per solve, when the loop would stop on the master's accuracy: ask the master for the
+    interior point's limit instead (Clarabel gaps and feasibility 1e-10, where the MSE master is
+    finished by Newton steps on its support), unless the user set those tolerances.  Returns
+    whether anything changed (then the loop goes on)."""
+    if run.tightened is not None or run.solver != "CLARABEL":
+        return False
+    opts = dict(run.solver_opts)
+    changed = False
+    for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas"):
+        if key not in run.user_opts and float(opts.get(key, 1e-8)) > 1e-10:
+            opts[key] = 1e-10
+            changed = True
+    run.tightened = it
+    if changed:
+        run.solver_opts = opts
+        run.notes.append(f"master tolerances tightened to 1e-10 in round {it + 1} (its accuracy limited the pricing)")
+    return changed
+
+
 def _loop(run: _Run, C, bar) -> str:
     """Rounds of (master, pricing, bound) until the bounds meet, nothing prices out, or a limit."""
     s, opts = run.setup, run.opts
@@ -277,11 +302,11 @@ def _loop(run: _Run, C, bar) -> str:
         bar(gap=f"{gap:.1e}", neurons=active)
         if is_certified(run.best[0], lower_user, run.lower_from, run.rtol, run.atol):
             return f"bounds met after {it + 1} rounds"
-        if it >= STALL_ROUNDS:
+        if it >= STALL_ROUNDS and (run.tightened is None or it - run.tightened >= STALL_ROUNDS):
             then = run.history[: it - STALL_ROUNDS + 1]
             room = 0.1 * run.rtol * abs(run.best[0])
             if (min(h["upper"] for h in then) - run.best[0] <= room
-                    and lower_user - max(h["lower"] for h in then) <= room):
+                    and lower_user - max(h["lower"] for h in then) <= room and not _tighten_master(run, it)):
                 return (f"no progress in {STALL_ROUNDS} rounds (neither bound moved by 0.1·rtol; the master's "
                         "accuracy limits the pricing on these data)")
         new = step.C[step.values > run.threshold * (1 + 1e-12)]
@@ -316,6 +341,8 @@ def _loop(run: _Run, C, bar) -> str:
             # in the limit), so this compares values, not directions.
             have = float(np.max(np.linalg.norm(S.T @ Theta, axis=1), initial=0.0))
             copies = copies + 1 if float(np.max(step.values)) <= have * (1 + 1e-12) else 0
+            if copies >= 3 and _tighten_master(run, it):
+                copies = 0
             if copies >= 3:
                 # three rounds in a row: the master's dual point is not accurate enough to go on
                 # (extreme data); copies only grow the master
@@ -452,6 +479,13 @@ def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, act
     if not run.exact and run.lower_from not in (LowerBound.EXACT_ORACLE,):
         run.notes.append(f"the exact oracle is not affordable for input rank {setup.r}, N = {setup.N}: heuristic "
                          + ("pricing with an anytime bound" if run.allow_anytime else "pricing"))
+    if (setup.cost == "mse" and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol)
+            and setup.to_internal(upper) < _TINY_LOSS):
+        run.notes.append(
+            f"the loss is {setup.to_internal(upper):.1e} of the targets' mean square (λ/(s_X·s_Y) = "
+            f"{setup.lam_v:.1e}): close to interpolation, below what an interior-point master resolves "
+            "to this tolerance; cost='interpolate' solves the λ → 0 limit (the representation cost R(X, Y)), "
+            "or rescale the data / raise λ")
     method_name = "generators (exact oracle)" if run.exact else "generators (heuristic oracle)"
     cols = Cb[np.linalg.norm(Vb, axis=1) > 0] if Vb.size else Cb
     return build_result(problem=problem, network=net, upper=upper, lower=run.lower_user(), lower_from=run.lower_from,
