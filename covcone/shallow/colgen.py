@@ -201,7 +201,9 @@ def _master_step(run: _Run, C, warm=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         S = run.setup.columns(C)
-        V, c0, Theta, status = solve_master(run.setup, S, run.solver, run.solver_opts, warm=warm)
+        scale = None if run.best is None else run.setup.to_internal(run.best[0])
+        V, c0, Theta, status = solve_master(run.setup, S, run.solver, run.solver_opts, warm=warm,
+                                            objective_scale=scale)
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0

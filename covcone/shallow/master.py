@@ -79,12 +79,15 @@ def _soc_columns(m: int, k: int, t0: int) -> np.ndarray:
     return cols
 
 
-def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, warm=None):
+def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, warm=None, objective_scale=None):
     """Group lasso over the active (scaled) columns S (N×m).  Returns ``(Ṽ, c̃_0, Θ̃, status)``.
     ``warm = (Ṽ, c̃_0)`` (rows for the first columns of S; the others start at zero) seeds the
-    cross-entropy master; the conic masters ignore it."""
+    cross-entropy master; the conic masters ignore it.  ``objective_scale``: an estimate of the
+    optimal value (internal units, e.g. the best loss so far); below 1 the MSE master's objective
+    is divided by it, so that the interior point's absolute gap and dual-feasibility tolerances
+    are relative ones (the solution is unchanged; Θ̃ comes from the residual)."""
     if solver == "CLARABEL" and setup.cost in ("mse", "interpolate"):
-        return _master_clarabel(setup, S, solver_opts)
+        return _master_clarabel(setup, S, solver_opts, objective_scale)
     if solver == "CLARABEL" and setup.cost == "cross_entropy":
         try:
             return _master_ce_newton(setup, S, solver_opts, warm)
@@ -98,7 +101,7 @@ def _design(setup, S):
     return np.hstack([S, np.ones((setup.N, 1))]) if setup.has_bias else S
 
 
-def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
+def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None, objective_scale=None):
     r"""The group-lasso master as a Clarabel SOCP.
 
     Variables x = [vec Ṽ (m·k, row-major), c̃_0 (k, β > 0), t (m), r (p·k, MSE)]:
@@ -158,6 +161,10 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None):
     q[nv + nc : nv + nc + nt] = 2.0 * setup.lam_v
     if mse:
         pdiag[nv + nc + nt :] = 2.0 / N
+        if objective_scale is not None and np.isfinite(objective_scale) and objective_scale < 1.0:
+            gamma = 1.0 / max(float(objective_scale), 1e-12)  # objective of order one (solve_master)
+            pdiag *= gamma
+            q *= gamma
     nzp = np.nonzero(pdiag)[0]
     P = sp.csc_matrix((pdiag[nzp], (nzp, nzp)), shape=(n, n))
     cones = [clarabel.ZeroConeT(n_eq)] + [clarabel.SecondOrderConeT(k + 1)] * m
