@@ -378,3 +378,29 @@ def test_near_interpolation_says_so():
     if res.status != "certified":
         assert "close to interpolation" in res.message and "cost='interpolate'" in res.message
     assert res.lower <= res.upper
+
+
+def test_master_solves_get_the_time_left(monkeypatch):
+    """Each interior-point master is one solver call that can take minutes on a deep block
+    (N = 178, k = 58, 624 columns: 52 s); with a time limit it gets the time that is left
+    (Clarabel's own time_limit), and a user's explicit time_limit setting is kept."""
+    from covcone.shallow import colgen
+
+    seen = []
+    real = colgen.solve_master
+
+    def spy(setup, S, solver, opts, **kw):
+        seen.append(dict(opts or {}))
+        return real(setup, S, solver, opts, **kw)
+
+    monkeypatch.setattr(colgen, "solve_master", spy)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((15, 2)), rng.standard_normal(15)
+    covcone.solve(X, y, lam=1e-2, time_limit=30.0)
+    assert seen and all(0 < o["time_limit"] <= 30.0 for o in seen)
+    seen.clear()
+    covcone.solve(X, y, lam=1e-2, time_limit=30.0, solver_opts={"time_limit": 100.0})
+    assert seen and all(o["time_limit"] == 100.0 for o in seen)
+    seen.clear()
+    covcone.solve(X, y, lam=1e-2)
+    assert seen and all("time_limit" not in o for o in seen)

@@ -202,8 +202,13 @@ def _master_step(run: _Run, C, warm=None):
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         S = run.setup.columns(C)
         scale = None if run.best is None else run.setup.to_internal(run.best[0])
-        V, c0, Theta, status = solve_master(run.setup, S, run.solver, run.solver_opts, warm=warm,
-                                            objective_scale=scale)
+        opts = run.solver_opts
+        left = run.time_left()
+        if left is not None and run.solver == "CLARABEL" and "time_limit" not in run.user_opts:
+            # a master is one interior-point solve: it stops at the time limit too (status
+            # "optimal_inaccurate"; its network is checked by the forward pass, its Θ̃ bound by the oracle)
+            opts = {**opts, "time_limit": max(left, 1.0)}
+        V, c0, Theta, status = solve_master(run.setup, S, run.solver, opts, warm=warm, objective_scale=scale)
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0
