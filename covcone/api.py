@@ -85,10 +85,13 @@ def solve(
         gives the bias-free network of the paper's tight example.
     cost : {"mse", "cross_entropy", "interpolate"}
     method : {"auto", "generators", "heuristic", "cells", "lifted"}
-        ``auto``/``generators``: column generation with the exact pricing oracle when its face
-        count is affordable (input rank ≤ 3, or N ≤ 13), else a heuristic oracle for the upper
-        bound and the lifted SDP for the lower bound.  ``cells``: the exact cell SDP (input rank
-        ≤ 3), a cross-check.  ``lifted``: the lifted DNN relaxation (a lower bound only).
+        ``auto``/``generators``: column generation with the exact pricing oracle when its
+        enumeration is affordable (input rank ≤ 3, N ≤ 13, or the arrangement's vertices within
+        budget), else a heuristic oracle for the network and the anytime branch and bound (and,
+        for N ≤ ``lifted_max_n``, the lifted SDP) for the lower bound.  ``heuristic``: column
+        generation with the heuristic oracle only (fast; the lower bound is the spectral one).
+        ``cells``: the exact cell SDP (input rank ≤ 3), a cross-check.  ``lifted``: the lifted
+        DNN relaxation (a lower bound only).
     tol : float
         Relative tolerance ``rtol`` of the certificate: certified iff
         ``upper − lower ≤ tol·|upper| + atol`` (docs/design.md §4).

@@ -404,3 +404,19 @@ def test_master_solves_get_the_time_left(monkeypatch):
     seen.clear()
     covcone.solve(X, y, lam=1e-2)
     assert seen and all("time_limit" not in o for o in seen)
+
+
+def test_heuristic_method_never_runs_the_branch_and_bound(monkeypatch):
+    """``method="heuristic"`` is the heuristic oracle only: when it finds nothing to add it stops
+    pricing instead of spending the anytime budget (10 s a round) in the branch and bound."""
+    import covcone.oracle as oracle
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("branch and bound called under method='heuristic'")
+
+    monkeypatch.setattr(oracle, "bnb_group", forbidden)
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((24, 8))
+    Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((24, 1))
+    res = covcone.solve(X, Y, lam=0.05, beta=1.0, method="heuristic", gradient_starts=0, max_rounds=20, rng=0)
+    assert res.lower <= res.upper and not res.certified
