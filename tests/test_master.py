@@ -180,6 +180,7 @@ def test_sparsity_slack_outside_and_inside_the_certificate_room():
     assert sparsity_slack(1.0, -np.inf, 1e-6) == pytest.approx(1e-7)
     assert sparsity_slack(1.0, 1.0 - 0.9e-6, 1e-6) == pytest.approx(0.05e-6)
     assert sparsity_slack(1.0, 1.0, 1e-6) == pytest.approx(1e-7)
+    assert sparsity_slack(1.0, 0.5, 0.5) == 0.0  # gap = room exactly: certified, no slack left
     assert sparsity_slack(np.inf, 0.0, 1e-6) == 0.0
 
 

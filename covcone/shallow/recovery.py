@@ -81,7 +81,7 @@ def sparsity_slack(upper: float, lower: float, rtol: float, atol: float = 0.0) -
     room = rtol * abs(upper) + atol
     slack = 0.1 * room
     left = room - (upper - lower) if np.isfinite(lower) else -np.inf
-    if left > 0:
+    if left >= 0:  # certified (gap ≤ room, the boundary included): keep it so
         slack = min(slack, 0.5 * left)
     return slack
 
