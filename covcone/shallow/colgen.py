@@ -50,7 +50,7 @@ class _Run:
         self.solver = choose_solver(solver)
         check_solver_opts(self.solver, solver_opts)
         self.solver_opts = master_options(self.solver, solver_opts, rtol, setup.cost)
-        self.user_opts = set(solver_opts or {})
+        self.user_opts = dict(solver_opts or {})
         self.tightened = None  # the round in which the master was asked for its limit (_tighten_master)
         self.rng = rng
         self.exact = method in ("auto", "generators") and oracle is None and exact_affordable(setup.r, setup.N)
@@ -262,12 +262,8 @@ def _tighten_master(run: _Run, it: int) -> bool:
     whether anything changed (then the loop goes on)."""
     if run.tightened is not None or run.solver != "CLARABEL":
         return False
-    opts = dict(run.solver_opts)
-    changed = False
-    for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas"):
-        if key not in run.user_opts and float(opts.get(key, 1e-8)) > 1e-10:
-            opts[key] = 1e-10
-            changed = True
+    opts = master_options(run.solver, run.user_opts, run.rtol, run.setup.cost, accuracy=1e-10)
+    changed = opts != run.solver_opts
     run.tightened = it
     if changed:
         run.solver_opts = opts

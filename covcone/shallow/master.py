@@ -22,10 +22,15 @@ from ..exceptions import SolverError
 __all__ = ["solve_master", "master_options"]
 
 
-def master_options(solver: str, solver_opts: dict | None, rtol: float, cost: str = "mse") -> dict:
-    """Master accuracy follows the certificate's relative tolerance (interior-point gap ≤ rtol/100)."""
+def master_options(solver: str, solver_opts: dict | None, rtol: float, cost: str = "mse",
+                   accuracy: float | None = None) -> dict:
+    """Master accuracy follows the certificate's relative tolerance (interior-point gap ≤ rtol/100);
+    ``accuracy`` asks for at least that (e.g. 1e-10, the interior point's limit).  The user's own
+    ``solver_opts`` settings always win."""
     opts = dict(solver_opts or {})
     acc = min(1e-8, rtol / 100.0) if cost != "cross_entropy" else min(1e-10, rtol / 1e4)  # exp cones: harder
+    if accuracy is not None:
+        acc = min(acc, float(accuracy))
     if solver == "CLARABEL":
         for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas"):
             opts.setdefault(key, acc)
