@@ -87,9 +87,10 @@ class _Run:
         return self.setup.to_user(self.lower) if np.isfinite(self.lower) else self.lower
 
     def anytime_budget(self) -> float:
-        """Seconds an anytime (branch-and-bound) pricing call may take; 0 for ``method="heuristic"``
-        and custom oracles, which never run it."""
-        if not self.allow_anytime:
+        """Seconds an anytime (branch-and-bound) pricing call may take; 0 for ``method="heuristic"``,
+        which never runs it (``"lifted"`` does: its bound joins the SDP's; a custom oracle is
+        never asked for one)."""
+        if self.method == "heuristic":
             return 0.0
         if self.opts.oracle_time is not None:
             return self.opts.oracle_time
