@@ -227,3 +227,21 @@ def test_r3_memory_has_no_n_by_n_table(monkeypatch):
     tracemalloc.stop()
     assert res.exact
     assert peak < 24e6, peak
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+@pytest.mark.parametrize("n_best", [1, 5, 30])
+def test_pool_greedy_compiled_equals_numpy(n_best):
+    """The compiled greedy selection of the pool keeps exactly the rows the numpy loop keeps."""
+    from covcone.oracle._kernels import _greedy_distinct
+
+    rng = np.random.default_rng(n_best)
+    for r in (2, 3, 5):
+        A = rng.standard_normal((400, r))
+        A[200:300] = A[:100] + 1e-7 * rng.standard_normal((100, r))  # near-copies to block
+        A /= np.linalg.norm(A, axis=1, keepdims=True)
+        for cos in (0.5, 0.99, 1 - 1e-9):
+            ref = _greedy_distinct(A, n_best, cos, use_numba=False)
+            got = _greedy_distinct(A, n_best, cos, use_numba=True)
+            assert np.array_equal(ref, got)
+            assert ref.size == min(n_best, 400) or cos < 0.99

@@ -35,3 +35,28 @@ def test_pattern_columns_keep_patterns_and_do_not_hurt(k, cost):
     V2, c02, _, _ = solve_master(setup, setup.columns(C2), solver, None)
     after = setup.loss(setup.network(C2, V2, c02))
     assert after <= before * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_direct_clarabel_cone_program_matches_cvxpy(k):
+    """The MSE pattern program written straight for Clarabel has the optimum of the cvxpy model
+    (the predictions of a strictly convex cost are unique, the weights need not be)."""
+    from covcone.shallow.patterns import _cones_cvxpy, _cones_mse_clarabel
+
+    rng = np.random.default_rng(10 + k)
+    X = rng.standard_normal((30, 3))
+    Y = rng.standard_normal((30, k))
+    setup = GroupLassoSetup(covcone.Problem(X, Y, lam=1e-2, beta=1.0))
+    C = rng.standard_normal((12, setup.r))
+    Z = setup.Bs.T @ C.T
+    sign, slope = np.where(Z >= 0, 1.0, -1.0), np.where(Z >= 0, 1.0, 0.0)
+    Vhat = rng.standard_normal((12, k))
+    Vhat /= np.linalg.norm(Vhat, axis=1, keepdims=True)
+    U1 = _cones_mse_clarabel(setup, sign, slope, Vhat)
+    U2 = _cones_cvxpy(setup, sign, slope, Vhat, "CLARABEL")
+    assert U1 is not None and U2 is not None
+    assert np.all(sign * (setup.Bs.T @ U1.T) >= -1e-7)  # the patterns are kept
+    pred1 = (slope * (setup.Bs.T @ U1.T)) @ Vhat
+    pred2 = (slope * (setup.Bs.T @ U2.T)) @ Vhat
+    assert np.allclose(pred1, pred2, atol=1e-5 * np.abs(pred2).max())
+    assert np.sum(np.linalg.norm(U1, axis=1)) == pytest.approx(np.sum(np.linalg.norm(U2, axis=1)), rel=1e-5)

@@ -214,23 +214,31 @@ class _Pool:
             i = order[0]
             self.C, self.v = allC[i : i + 1], allv[i : i + 1]
             return
-        # greedy in value order: a candidate is kept unless a kept one is within distinct_cos;
-        # one matrix-vector product per kept candidate (≤ n_best), no loop over the candidates
-        A = allC[order]
-        blocked = np.zeros(A.shape[0], dtype=bool)
-        keep = []
-        i = 0
-        while True:
-            keep.append(i)
-            if len(keep) == self.n_best:
-                break
-            blocked |= (A @ A[i]) > self.distinct_cos
-            free = np.flatnonzero(~blocked[i + 1 :])
-            if free.size == 0:
-                break
-            i += 1 + int(free[0])
-        keep = order[keep]
+        keep = order[_greedy_distinct(allC[order], self.n_best, self.distinct_cos)]
         self.C, self.v = allC[keep], allv[keep]
+
+
+def _greedy_distinct(A, n_best: int, cos: float, *, use_numba=None) -> np.ndarray:
+    """Indices of the rows of ``A`` (unit rows, best first) kept greedily in order: a row is kept
+    unless a kept one has cosine ``> cos`` with it; at most ``n_best``.  Compiled when numba is
+    installed (the pool is re-selected several times per oracle call), else one
+    matrix-vector product per kept row (≤ n_best), no loop over the candidates."""
+    kernel = compiled("_numba_pool", "greedy_distinct") if use_numba in (None, True) else None
+    if kernel is not None:
+        return kernel(np.ascontiguousarray(A, dtype=float), int(n_best), float(cos))
+    blocked = np.zeros(A.shape[0], dtype=bool)
+    keep = []
+    i = 0
+    while True:
+        keep.append(i)
+        if len(keep) == n_best:
+            break
+        blocked |= (A @ A[i]) > cos
+        free = np.flatnonzero(~blocked[i + 1 :])
+        if free.size == 0:
+            break
+        i += 1 + int(free[0])
+    return np.asarray(keep, dtype=np.int64)
 
 
 def _margin(pool, scale2):

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from ..backends import choose_solver
+from ..backends import choose_solver, single_blas_thread
 from ..exceptions import InaccurateSolutionWarning, SolverError
 from ..options import ShallowOptions
 from ..progress import progress
@@ -213,7 +213,10 @@ def _master_step(run: _Run, C, warm=None):
             # a master is one interior-point solve: it stops at the time limit too (status
             # "optimal_inaccurate"; its network is checked by the forward pass, its Θ̃ bound by the oracle)
             opts = {**opts, "time_limit": max(left, 1.0)}
-        V, c0, Theta, status = solve_master(run.setup, S, run.solver, opts, warm=warm, objective_scale=scale)
+        # the active-set master (MSE) unless the user tuned the interior point
+        active_set = run.solver == "CLARABEL" and not run.user_opts
+        V, c0, Theta, status = solve_master(run.setup, S, run.solver, opts, warm=warm, objective_scale=scale,
+                                            active_set=active_set)
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0
@@ -334,7 +337,8 @@ def _loop(run: _Run, C, bar) -> str:
         if ((stalled or (new.shape[0] > 0 and step.exact)) and (tail or not run.low_rank_exact)
                 and not run.out_of_time() and pattern_idle < 2):
             t1 = time.perf_counter()
-            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
+            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C,
+                                                   objective_scale=s.to_internal(run.best[0]))])
             pattern_from = run.best[0]
             run.timings["patterns"] = run.timings.get("patterns", 0.0) + time.perf_counter() - t1
         if stalled and not run.out_of_time():
@@ -450,6 +454,14 @@ def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, act
                           beta=beta, cost=cost)
     opts = options if options is not None else ShallowOptions(**option_kwargs)
     setup = GroupLassoSetup(problem)
+    with single_blas_thread(setup.N):
+        return _solve(problem, setup, opts, method=method, tol=tol, atol=atol, solver=solver, solver_opts=solver_opts,
+                      time_limit=time_limit, rng=rng, verbose=verbose, oracle=oracle, linear_bounds=linear_bounds)
+
+
+def _solve(problem, setup, opts, *, method, tol, atol, solver, solver_opts, time_limit, rng, verbose, oracle,
+           linear_bounds):
+    """The body of :func:`solve_shallow` (BLAS threads already set)."""
     rng = np.random.default_rng(rng)
     run = _Run(setup, opts, method=method, rtol=tol, atol=atol, solver=solver, solver_opts=solver_opts,
                time_limit=time_limit, rng=rng, verbose=verbose, oracle=oracle, linear_bounds=linear_bounds)

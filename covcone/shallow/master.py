@@ -84,13 +84,20 @@ def _soc_columns(m: int, k: int, t0: int) -> np.ndarray:
     return cols
 
 
-def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, warm=None, objective_scale=None):
+def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, warm=None, objective_scale=None,
+                 active_set: bool = False):
     """Group lasso over the active (scaled) columns S (N×m).  Returns ``(Ṽ, c̃_0, Θ̃, status)``.
     ``warm = (Ṽ, c̃_0)`` (rows for the first columns of S; the others start at zero) seeds the
-    cross-entropy master; the conic masters ignore it.  ``objective_scale``: an estimate of the
-    optimal value (internal units, e.g. the best loss so far); below 1 the MSE master's objective
-    is divided by it, so that the interior point's absolute gap and dual-feasibility tolerances
-    are relative ones (the solution is unchanged; Θ̃ comes from the residual)."""
+    cross-entropy master and, with ``active_set`` (MSE), the active-set Newton master
+    (:func:`_master_active_set`, Clarabel when it does not converge); the conic masters ignore it.
+    ``objective_scale``: an estimate of the optimal value (internal units, e.g. the best loss so
+    far); below 1 the MSE master's objective is divided by it, so that the interior point's
+    absolute gap and dual-feasibility tolerances are relative ones (the solution is unchanged; Θ̃
+    comes from the residual)."""
+    if active_set and setup.cost == "mse" and warm is not None:
+        out = _master_active_set(setup, S, warm)
+        if out is not None:
+            return out
     if solver == "CLARABEL" and setup.cost in ("mse", "interpolate"):
         return _master_clarabel(setup, S, solver_opts, objective_scale)
     if solver == "CLARABEL" and setup.cost == "cross_entropy":
@@ -196,6 +203,73 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None, objective_s
     return V, c0, Theta, status
 
 
+
+def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, max_outer: int = 60):
+    r"""The MSE master by an active-set Newton method from the previous round's weights
+    (docs/design.md §3.4): column generation changes the master a little each round (a few new
+    columns, the old optimum nearly optimal), where an interior point starts from scratch.
+
+    Loop: Newton on the support (:func:`_support_newton`: groups reaching zero leave it); then the
+    columns off it whose conditions fail (``‖S_jᵀΘ̃‖ > 2λ̃``) enter, the most violated first, each
+    at the exact minimiser along its steepest direction ``ŝ_j = S_jᵀΘ̃/‖S_jᵀΘ̃‖``,
+    ``t = (‖S_jᵀΘ̃‖ − 2λ̃)/((2/N)‖S_j‖²)`` (residual updated between entries).  It stops when all
+    conditions hold to ``kkt_tol`` relative to 2λ̃ — the interior point's optimum to a higher
+    accuracy than the interior point reaches — and returns ``(Ṽ, c̃_0, Θ̃, "optimal")``; or None
+    (not converged within ``max_outer`` passes, or a Newton failure), and the caller solves by
+    Clarabel.  Nothing here can make a bound wrong: the network is checked by its forward pass
+    and Θ̃ by the oracle, whatever the master returns."""
+    N, k = setup.N, setup.k
+    m = S.shape[1]
+    lam2 = 2.0 * setup.lam_v
+    has_c0 = setup.has_bias
+    if not (np.isfinite(lam2) and lam2 > 0) or (has_c0 and not np.isfinite(setup.lam_0)):
+        return None
+    F = _design(setup, S)
+    W = np.zeros((F.shape[1], k))
+    Vw, c0w = warm
+    Vw = np.asarray(Vw, dtype=float)
+    if Vw.ndim != 2 or Vw.shape[0] > m or Vw.shape[1] != k:
+        return None
+    W[: Vw.shape[0]] = Vw
+    nw = np.linalg.norm(W[:m], axis=1)
+    W[:m][nw <= 1e-9 * max(nw.max(initial=0.0), 1e-300)] = 0.0
+    if has_c0:
+        W[m] = c0w
+    on = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]
+    if on.size > N:
+        # more columns than the data tell apart (an interior point's spread support): the
+        # Carathéodory step first (same predictions, no larger penalty, at most N columns)
+        from .recovery import reduce_atoms
+
+        keep, Vr = reduce_atoms(F[:, on], W[on])
+        W[:m] = 0.0
+        W[on[keep]] = Vr
+    fn2 = (2.0 / N) * np.sum(S * S, axis=0)
+    obj = _mse_objective(setup, F, W, m)
+    for _ in range(max_outer):
+        if np.count_nonzero(np.linalg.norm(W[:m], axis=1)) * k > 600:
+            return None  # large supports: the interior point
+        W, obj, ok = _support_newton(setup, F, W, obj, m, lam2, kkt_tol=kkt_tol, max_iter=50)
+        if not ok:
+            return None
+        R = setup.Ys - F @ W
+        G = (2.0 / N) * (S.T @ R)
+        gn = np.linalg.norm(G, axis=1)
+        off = np.linalg.norm(W[:m], axis=1) == 0
+        viol = np.nonzero(off & (gn > lam2 * (1.0 + kkt_tol)))[0]
+        if viol.size == 0:
+            Theta = (2.0 / N) * R
+            return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), Theta, "optimal"
+        for j in viol[np.argsort(-gn[viol], kind="stable")][:16]:
+            g = (2.0 / N) * (S[:, j] @ R)
+            ng = float(np.linalg.norm(g))
+            if ng <= lam2 or fn2[j] <= 0:
+                continue
+            W[j] = ((ng - lam2) / fn2[j]) * (g / ng)
+            R -= np.outer(S[:, j], W[j])
+        obj = _mse_objective(setup, F, W, m)
+    return None
+
 def _penalty(setup, W, m):
     """2λ̃ Σ‖ṽ_j‖ + λ̃_0‖c̃_0‖² at ``W = [Ṽ; c̃_0]`` (rows ``m:`` the bias, when β > 0)."""
     pen = 2.0 * setup.lam_v * float(np.sum(np.linalg.norm(W[:m], axis=1)))
@@ -222,11 +296,10 @@ def _kkt_violation(G, Wv, lam2, bias=None):
 def _add_group_curvature(H, u, ns, lam2):
     """Add the penalty's Hessian on the support, ``2λ̃(I − û_jû_jᵀ)/‖v_j‖``, to the diagonal blocks
     of ``H`` (group ``j`` at rows ``j·k … j·k + k − 1``, ``k = u.shape[1]``)."""
-    k = u.shape[1]
-    for j in range(u.shape[0]):
-        sl = slice(j * k, (j + 1) * k)
-        H[sl, sl] += lam2 * (np.eye(k) - np.outer(u[j], u[j])) / ns[j]
-
+    mw, k = u.shape
+    blocks = lam2 * (np.eye(k)[None] - u[:, :, None] * u[:, None, :]) / ns[:, None, None]
+    base = np.arange(mw)[:, None, None] * k
+    H[base + np.arange(k)[None, :, None], base + np.arange(k)[None, None, :]] += blocks
 
 def _mse_objective(setup, F, W, m):
     """(1/N)‖F W − Ỹ‖² + 2λ̃ Σ‖ṽ_j‖ + λ̃_0‖c̃_0‖² at ``W = [Ṽ; c̃_0]``."""
@@ -283,30 +356,53 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
     first = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]  # the support only shrinks from here
     if first.size * k > 600:
         return V, c0, False
+    W, obj, _ = _support_newton(setup, F, W, obj, m, lam2, kkt_tol=kkt_tol, max_iter=max_iter + first.size)
+    Theta = (2.0 / N) * (setup.Ys - F @ W)
+    kkt, _, _ = _kkt_violation(F[:, :m].T @ Theta, W[:m], lam2,
+                               Theta.sum(axis=0) - 2.0 * setup.lam_0 * W[m] if has_c0 else None)
+    if kkt > kkt_tol:
+        # not converged: the interior point's solution stands (a point with a lower objective but
+        # dropped groups whose conditions fail would price them out again, round after round)
+        return V, c0, False
+    return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), True
+
+
+def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int):
+    r"""Newton steps on the nonzero groups of ``W`` (and the bias row ``m``, β > 0) until their
+    optimality conditions hold to ``kkt_tol`` relative to 2λ̃ (see :func:`_polish_mse`: groups
+    heading for zero leave the support, flat directions are walked along until a group reaches
+    zero).  Columns outside the support are not looked at.  Returns ``(W, objective, ok)``."""
+    N, k = setup.N, setup.k
+    has_c0 = setup.has_bias
+    first = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]  # the support only shrinks from here
     first = np.concatenate([first, [m]]) if has_c0 else first
     gram = (2.0 / N) * (F[:, first].T @ F[:, first])
-    ok = False
-    for _ in range(max_iter + first.size):  # each walk step removes a column
-        Theta = (2.0 / N) * (setup.Ys - F[:, first] @ W[first])
-        kkt, nv, _ = _kkt_violation(F[:, :m].T @ Theta, W[:m], lam2,
-                                    Theta.sum(axis=0) - 2.0 * setup.lam_0 * W[m] if has_c0 else None)
-        if kkt <= kkt_tol:
-            ok = True
-            break
+    stalled, best_kkt, last_mw = 0, np.inf, -1
+    for _ in range(max_iter):
+        nv = np.linalg.norm(W[:m], axis=1)
         ws = np.nonzero(nv > 0)[0]
         rows = np.concatenate([ws, [m]]) if has_c0 else ws
         mw = ws.size
-        if mw == 0:
-            break  # nothing left to step on: a column belongs in the support (the master's call)
         Fw = F[:, rows]
+        Theta = (2.0 / N) * (setup.Ys - Fw @ W[rows])
+        G = Fw.T @ Theta
+        kkt, _, _ = _kkt_violation(G[:mw], W[ws], lam2, G[mw:] - 2.0 * setup.lam_0 * W[m:] if has_c0 else None)
+        if kkt <= kkt_tol:
+            return W, obj, True
+        if mw == 0:
+            return W, obj, False  # nothing left to step on
+        stalled = stalled + 1 if kkt >= 0.5 * best_kkt and mw == last_mw else 0
+        if stalled >= 5:
+            return W, obj, False  # rounding stops the progress (five steps without halving the violation)
+        best_kkt, last_mw = min(best_kkt, kkt), mw
         at = np.searchsorted(first, rows)
         ns = nv[ws]
         u = W[ws] / ns[:, None]
-        grad = -(Fw.T @ Theta)
+        grad = -G
         grad[:mw] += lam2 * u
         if has_c0:
             grad[mw:] += 2.0 * setup.lam_0 * W[m:]
-        H = np.kron(gram[np.ix_(at, at)], np.eye(k))
+        H = np.kron(gram[np.ix_(at, at)], np.eye(k)) if k > 1 else gram[np.ix_(at, at)].copy()
         _add_group_curvature(H, u, ns, lam2)
         if has_c0:
             H[mw * k :, mw * k :] += 2.0 * setup.lam_0 * np.eye(k)
@@ -330,25 +426,27 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
         keep = ~flat
         step = -(U[:, keep] @ ((U[:, keep].T @ g) / ev[keep])).reshape(rows.size, k)
         if not np.all(np.isfinite(step)):
-            break
+            return W, obj, False
         along = np.sum(step[:mw] * u, axis=1)  # each group's change along its own direction
         fading = ns + along < 0.5 * ns
         if np.any(fading):
             # a group heading for zero: go along the step until the first one reaches zero (the
-            # model decreases all the way) and take it out of the support
+            # model decreases all the way) and take it out of the support; groups that the step
+            # takes to zero together leave together
             reach = ns[fading] / -along[fading]
             alpha = float(np.min(reach))
-            Wt = W.copy()
-            Wt[rows] += min(alpha, 1.0) * step
-            Wt[ws[fading][np.argmin(reach)]] = 0.0
-            obj_t = _mse_objective(setup, F, Wt, m)
-            if obj_t > obj + 1e-14 * abs(obj):
-                break
-            W, obj = Wt, obj_t
-            continue
+            if alpha < 1.0:
+                Wt = W.copy()
+                Wt[rows] += alpha * step
+                Wt[ws[fading][reach <= alpha * (1 + 1e-9)]] = 0.0
+                obj_t = _mse_objective(setup, F, Wt, m)
+                if obj_t <= obj + 1e-14 * abs(obj):
+                    W, obj = Wt, obj_t
+                    continue
+            # otherwise (no group reaches zero within the step, or the model misled): the line search
         decrease = float(g @ step.ravel())
         if not decrease < 0:
-            break
+            return W, obj, False
         alpha, Wa = 1.0, None
         while alpha >= 1e-6:
             Wt = W.copy()
@@ -359,14 +457,9 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
                 break
             alpha *= 0.5
         if Wa is None:
-            break
+            return W, obj, False
         W, obj = Wa, obj_t
-    if not ok:
-        # not converged: the interior point's solution stands (a point with a lower objective but
-        # dropped groups whose conditions fail would price them out again, round after round)
-        return V, c0, False
-    return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), True
-
+    return W, obj, False
 
 def _ce_parts(setup, F, W):
     """Cross-entropy master objective at ``W = [Ṽ; c̃_0]`` (nf × k), the softmax P and
