@@ -51,6 +51,8 @@ class _Run:
         check_solver_opts(self.solver, solver_opts)
         self.solver_opts = master_options(self.solver, solver_opts, rtol, setup.cost)
         self.user_opts = dict(solver_opts or {})
+        # the active-set MSE master (shallow/master.py) unless the user chose or tuned another solver
+        self.active_set = self.solver == "CLARABEL" and not self.user_opts
         self.tightened = None  # the round in which the master was asked for its limit (_tighten_master)
         self.rng = rng
         self.exact = method in ("auto", "generators") and oracle is None and exact_affordable(setup.r, setup.N)
@@ -213,10 +215,8 @@ def _master_step(run: _Run, C, warm=None):
             # a master is one interior-point solve: it stops at the time limit too (status
             # "optimal_inaccurate"; its network is checked by the forward pass, its Θ̃ bound by the oracle)
             opts = {**opts, "time_limit": max(left, 1.0)}
-        # the active-set master (MSE) unless the user tuned the interior point
-        active_set = run.solver == "CLARABEL" and not run.user_opts
         V, c0, Theta, status = solve_master(run.setup, S, run.solver, opts, warm=warm, objective_scale=scale,
-                                            active_set=active_set)
+                                            active_set=run.active_set)
     if status != "optimal":
         run.solver_status = status
     run.timings["master"] += time.perf_counter() - t0
@@ -337,8 +337,7 @@ def _loop(run: _Run, C, bar) -> str:
         if ((stalled or (new.shape[0] > 0 and step.exact)) and (tail or not run.low_rank_exact)
                 and not run.out_of_time() and pattern_idle < 2):
             t1 = time.perf_counter()
-            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C,
-                                                   objective_scale=s.to_internal(run.best[0]))])
+            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
             pattern_from = run.best[0]
             run.timings["patterns"] = run.timings.get("patterns", 0.0) + time.perf_counter() - t1
         if stalled and not run.out_of_time():
@@ -488,7 +487,7 @@ def _solve(problem, setup, opts, *, method, tol, atol, solver, solver_opts, time
     _, Cb, Vb, c0b = run.best
     deadline = None if time_limit is None else run.t_start + time_limit
     net, upper = recover(setup, Cb, Vb, c0b, lower_user=run.lower_user(), rtol=tol, atol=atol, solver=run.solver,
-                         solver_opts=run.solver_opts, deadline=deadline)
+                         solver_opts=run.solver_opts, deadline=deadline, active_set=run.active_set)
     run.timings["recovery"] = time.perf_counter() - t0
     if not run.exact and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol) and not run.out_of_time():
         if method == "lifted" or (method != "heuristic" and setup.N <= opts.lifted_max_n):

@@ -94,8 +94,9 @@ def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, wa
     far); below 1 the MSE master's objective is divided by it, so that the interior point's
     absolute gap and dual-feasibility tolerances are relative ones (the solution is unchanged; Θ̃
     comes from the residual)."""
-    if active_set and setup.cost == "mse" and warm is not None:
-        out = _master_active_set(setup, S, warm)
+    if active_set and setup.cost == "mse":
+        # as accurate as the interior point would be, at least, where rounding stops Newton
+        out = _master_active_set(setup, S, warm, accept_tol=float((solver_opts or {}).get("tol_gap_rel", 1e-8)))
         if out is not None:
             return out
     if solver == "CLARABEL" and setup.cost in ("mse", "interpolate"):
@@ -204,8 +205,10 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None, objective_s
 
 
 
-def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, max_outer: int = 60):
-    r"""The MSE master by an active-set Newton method from the previous round's weights
+def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, accept_tol: float = 1e-9,
+                       max_outer: int = 60):
+    r"""The MSE master by an active-set Newton method from the previous round's weights (``warm``,
+    or zero)
     (docs/design.md §3.4): column generation changes the master a little each round (a few new
     columns, the old optimum nearly optimal), where an interior point starts from scratch.
 
@@ -214,7 +217,8 @@ def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, ma
     at the exact minimiser along its steepest direction ``ŝ_j = S_jᵀΘ̃/‖S_jᵀΘ̃‖``,
     ``t = (‖S_jᵀΘ̃‖ − 2λ̃)/((2/N)‖S_j‖²)`` (residual updated between entries).  It stops when all
     conditions hold to ``kkt_tol`` relative to 2λ̃ — the interior point's optimum to a higher
-    accuracy than the interior point reaches — and returns ``(Ṽ, c̃_0, Θ̃, "optimal")``; or None
+    accuracy than the interior point reaches; ``accept_tol`` where rounding stops the progress
+    first (near-parallel columns) — and returns ``(Ṽ, c̃_0, Θ̃, "optimal")``; or None
     (not converged within ``max_outer`` passes, or a Newton failure), and the caller solves by
     Clarabel.  Nothing here can make a bound wrong: the network is checked by its forward pass
     and Θ̃ by the oracle, whatever the master returns."""
@@ -226,7 +230,7 @@ def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, ma
         return None
     F = _design(setup, S)
     W = np.zeros((F.shape[1], k))
-    Vw, c0w = warm
+    Vw, c0w = warm if warm is not None else (np.zeros((0, k)), np.zeros(k))
     Vw = np.asarray(Vw, dtype=float)
     if Vw.ndim != 2 or Vw.shape[0] > m or Vw.shape[1] != k:
         return None
@@ -246,21 +250,27 @@ def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, ma
         W[on[keep]] = Vr
     fn2 = (2.0 / N) * np.sum(S * S, axis=0)
     obj = _mse_objective(setup, F, W, m)
+    last = None
     for _ in range(max_outer):
         if np.count_nonzero(np.linalg.norm(W[:m], axis=1)) * k > 600:
             return None  # large supports: the interior point
-        W, obj, ok = _support_newton(setup, F, W, obj, m, lam2, kkt_tol=kkt_tol, max_iter=50)
-        if not ok:
-            return None
+        if has_c0 or np.any(W[:m]):
+            W, obj, ok = _support_newton(setup, F, W, obj, m, lam2, kkt_tol=kkt_tol, max_iter=50,
+                                         accept_tol=accept_tol)
+            if not ok:
+                return None
         R = setup.Ys - F @ W
         G = (2.0 / N) * (S.T @ R)
         gn = np.linalg.norm(G, axis=1)
         off = np.linalg.norm(W[:m], axis=1) == 0
         viol = np.nonzero(off & (gn > lam2 * (1.0 + kkt_tol)))[0]
+        if viol.size and np.array_equal(viol, last) and gn[viol].max() <= lam2 * (1.0 + accept_tol):
+            viol = viol[:0]  # the same columns again, violated by rounding only: as accurate as it gets
+        last = viol
         if viol.size == 0:
             Theta = (2.0 / N) * R
             return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), Theta, "optimal"
-        for j in viol[np.argsort(-gn[viol], kind="stable")][:16]:
+        for j in viol[np.argsort(-gn[viol], kind="stable")][:64]:
             g = (2.0 / N) * (S[:, j] @ R)
             ng = float(np.linalg.norm(g))
             if ng <= lam2 or fn2[j] <= 0:
@@ -367,11 +377,13 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
     return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), True
 
 
-def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int):
+def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int, accept_tol: float = 0.0):
     r"""Newton steps on the nonzero groups of ``W`` (and the bias row ``m``, β > 0) until their
     optimality conditions hold to ``kkt_tol`` relative to 2λ̃ (see :func:`_polish_mse`: groups
     heading for zero leave the support, flat directions are walked along until a group reaches
-    zero).  Columns outside the support are not looked at.  Returns ``(W, objective, ok)``."""
+    zero).  Columns outside the support are not looked at.  Returns ``(W, objective, ok)``; when
+    rounding stops the progress first (near-parallel columns: an ill-conditioned Gram matrix),
+    ``ok`` says whether the conditions hold to ``accept_tol``."""
     N, k = setup.N, setup.k
     has_c0 = setup.has_bias
     first = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]  # the support only shrinks from here
@@ -389,11 +401,11 @@ def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int)
         kkt, _, _ = _kkt_violation(G[:mw], W[ws], lam2, G[mw:] - 2.0 * setup.lam_0 * W[m:] if has_c0 else None)
         if kkt <= kkt_tol:
             return W, obj, True
-        if mw == 0:
+        if rows.size == 0:
             return W, obj, False  # nothing left to step on
         stalled = stalled + 1 if kkt >= 0.5 * best_kkt and mw == last_mw else 0
         if stalled >= 5:
-            return W, obj, False  # rounding stops the progress (five steps without halving the violation)
+            return W, obj, kkt <= accept_tol  # rounding stops the progress (five steps without halving it)
         best_kkt, last_mw = min(best_kkt, kkt), mw
         at = np.searchsorted(first, rows)
         ns = nv[ws]

@@ -28,12 +28,11 @@ __all__ = ["pattern_columns"]
 
 
 def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARABEL", max_neurons: int = 300,
-                    old=None, objective_scale=None):
+                    old=None):
     """Directions (unit rows) of the neurons re-optimised within their activation cones (module
     docstring), or an empty array when the program fails or there is nothing to move.  Directions
     within 1e-10 of a row of ``old`` (columns the master already has) are left out.  MSE with
-    Clarabel: one direct conic program (:func:`_cones_mse_clarabel`, ``objective_scale`` as in
-    :func:`covcone.shallow.master.solve_master`); otherwise through cvxpy."""
+    Clarabel: one direct conic program (:func:`_cones_mse_clarabel`); otherwise through cvxpy."""
     s = setup
     norms = np.linalg.norm(V, axis=1)
     act = np.nonzero(norms > 1e-9 * max(norms.max(initial=0.0), 1e-300))[0]
@@ -47,7 +46,7 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
     slope = np.where(Z >= 0, a, b)
     Vhat = Vj / np.linalg.norm(Vj, axis=1, keepdims=True)  # (m, k)
     if solver == "CLARABEL" and s.cost == "mse":
-        Uv = _cones_mse_clarabel(s, sign, slope, Vhat, objective_scale)
+        Uv = _cones_mse_clarabel(s, sign, slope, Vhat)
     else:
         Uv = _cones_cvxpy(s, sign, slope, Vhat, solver)
     if Uv is None:
@@ -86,7 +85,7 @@ def _cones_cvxpy(s, sign, slope, Vhat, solver):
     return np.asarray(U.value).T
 
 
-def _cones_mse_clarabel(s, sign, slope, Vhat, objective_scale=None):
+def _cones_mse_clarabel(s, sign, slope, Vhat):
     r"""The MSE program of the module docstring as one Clarabel problem, without cvxpy's
     canonicalisation (which costs more than the solve at N ≈ 50).
 
@@ -141,10 +140,7 @@ def _cones_mse_clarabel(s, sign, slope, Vhat, objective_scale=None):
     q = np.zeros(n)
     pdiag[nu : nu + nc] = 2.0 * s.lam_0
     q[nu + nc : nu + nc + nt] = 2.0 * s.lam_v
-    pdiag[nu + nc + nt :] = 2.0 / N
-    if objective_scale is not None and np.isfinite(objective_scale) and 0 < objective_scale < 1.0:
-        pdiag /= float(objective_scale)
-        q /= float(objective_scale)
+    pdiag[nu + nc + nt :] = 2.0 / N  # (unscaled: dividing by a tiny loss cost certificates near interpolation)
     nzp = np.nonzero(pdiag)[0]
     P = sp.csc_matrix((pdiag[nzp], (nzp, nzp)), shape=(n, n))
     cones = [clarabel.ZeroConeT(n_eq), clarabel.NonnegativeConeT(n_ineq)] + [clarabel.SecondOrderConeT(r + 1)] * m

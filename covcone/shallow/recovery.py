@@ -107,9 +107,10 @@ def interpolates_exactly(X, Y, net, rtol: float = 1e-10) -> bool:
 
 
 def recover(setup, C: np.ndarray, V: np.ndarray, c0: np.ndarray, *, lower_user: float, rtol: float, atol: float,
-            solver: str, solver_opts: dict | None, deadline: float | None = None):
+            solver: str, solver_opts: dict | None, deadline: float | None = None, active_set: bool = False):
     """The sparsest candidate network within the sparsity slack of the best.  Returns
-    ``(network, upper)`` with ``upper`` its forward-pass loss (user units)."""
+    ``(network, upper)`` with ``upper`` its forward-pass loss (user units).  ``active_set``: the
+    masters on the supports may use the active-set master (see :func:`solve_master`)."""
     candidates, uppers = [], []
 
     def add(net_):
@@ -144,7 +145,8 @@ def recover(setup, C: np.ndarray, V: np.ndarray, c0: np.ndarray, *, lower_user: 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InaccurateSolutionWarning)
                 Cs = C[sup]
-                Vp, c0p, _, _ = solve_master(setup, setup.columns(Cs), solver, solver_opts, warm=(V[sup], c0))
+                Vp, c0p, _, _ = solve_master(setup, setup.columns(Cs), solver, solver_opts, warm=(V[sup], c0),
+                                             active_set=active_set)
         except SolverError:
             continue
         keep, Vm = merge_parallel(setup.columns(Cs), Vp, 1e-7)
