@@ -94,7 +94,7 @@ def solve_master(setup, S: np.ndarray, solver: str, solver_opts: dict | None, wa
     far); below 1 the MSE master's objective is divided by it, so that the interior point's
     absolute gap and dual-feasibility tolerances are relative ones (the solution is unchanged; Θ̃
     comes from the residual)."""
-    if active_set and setup.cost == "mse":
+    if active_set and setup.cost == "mse" and warm is not None:
         # as accurate as the interior point would be, at least, where rounding stops Newton
         out = _master_active_set(setup, S, warm, accept_tol=float((solver_opts or {}).get("tol_gap_rel", 1e-8)))
         if out is not None:
