@@ -245,3 +245,22 @@ def test_pool_greedy_compiled_equals_numpy(n_best):
             got = _greedy_distinct(A, n_best, cos, use_numba=True)
             assert np.array_equal(ref, got)
             assert ref.size == min(n_best, 400) or cos < 0.99
+
+
+def test_circle_geometry_cache_is_keyed_by_the_data():
+    """The rank-3 circle classes are cached by B's bytes: the same B gives the cached classes,
+    a changed B (same shape) its own — and the cached result equals a fresh computation."""
+    rng = np.random.default_rng(7)
+    B = rng.standard_normal((3, 40))
+    B[:, 5] = -2.0 * B[:, 3]  # a parallel pair: one class
+    lowrank._GEOMETRY_CACHE.clear()
+    g1 = lowrank._circle_geometry(B)
+    assert lowrank._circle_geometry(B.copy()) is g1
+    assert g1.n.shape[0] == 39 and g1.label[5] == g1.label[3]
+    B2 = B.copy()
+    B2[:, 5] = rng.standard_normal(3)
+    g2 = lowrank._circle_geometry(B2)
+    assert g2 is not g1 and g2.n.shape[0] == 40
+    lowrank._GEOMETRY_CACHE.clear()
+    g3 = lowrank._circle_geometry(B)
+    assert np.array_equal(g3.label, g1.label) and np.allclose(g3.n, g1.n) and np.allclose(g3.U, g1.U)

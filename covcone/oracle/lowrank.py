@@ -137,6 +137,66 @@ def _circle_frames(Bn):
     return U, V
 
 
+
+class _Geometry:
+    """The Θ-independent part of :class:`_Circles` (classes, normals, frames, sides)."""
+
+    __slots__ = ("label", "n", "size", "U", "V", "Bn", "side")
+
+
+_GEOMETRY_CACHE: dict = {}  # a few recent B's (column generation prices the same B every round)
+
+
+def _circle_geometry(B):
+    r"""The great circles of ``B`` (see :class:`_Circles`), cached by the bytes of ``B``: column
+    generation and the λ path call the oracle on the same ``B`` again and again, and the classes
+    (a sort, a union of near-parallel pairs, the frames) depend on ``B`` only."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    key = (B.shape, hash(B.tobytes()))
+    hit = _GEOMETRY_CACHE.get(key)
+    if hit is not None and hit[0].shape == B.shape and np.array_equal(hit[0], B):
+        return hit[1]
+    N = B.shape[1]
+    Bn = B / np.linalg.norm(B, axis=0)
+    X = Bn.T.copy()
+    big = np.argmax(np.abs(X), axis=1)
+    X[X[np.arange(N), big] < 0] *= -1.0
+    uniq, inv = np.unique(X, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    nu = uniq.shape[0]
+    g = np.array([0.5773502691896258, 0.5773502691896257, 0.5773502691896258]) + np.array([0.0123, -0.0311, 0.0207])
+    key_proj = uniq @ g
+    order = np.argsort(key_proj, kind="stable")
+    ks = key_proj[order]
+    hi = np.searchsorted(ks, ks + 4 * _PARALLEL_TOL * np.linalg.norm(g), side="right")
+    cnt = hi - np.arange(nu) - 1
+    ii = np.repeat(np.arange(nu), cnt)
+    jj = ii + 1 + (np.arange(ii.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    if ii.size:
+        pi, pj = order[ii], order[jj]
+        close = np.linalg.norm(np.cross(uniq[pi], uniq[pj]), axis=1) <= _PARALLEL_TOL
+        pi, pj = pi[close], pj[close]
+    else:
+        pi = pj = np.zeros(0, int)
+    A = coo_matrix((np.ones(pi.size), (pi, pj)), shape=(nu, nu))
+    _, comp = connected_components(A, directed=False)
+    label = comp[inv]
+    # renumber classes by first occurrence; the normal is the first member's canonical direction
+    _, first, label = np.unique(label, return_index=True, return_inverse=True)
+    geo = _Geometry()
+    geo.label = label.reshape(-1)
+    geo.n = X[first]
+    geo.size = np.bincount(geo.label, minlength=first.size)
+    geo.U, geo.V = _circle_frames(geo.n.T.copy())
+    geo.Bn = Bn
+    geo.side = np.sign(np.einsum("jr,jr->j", Bn.T, geo.n[geo.label]))  # ±1: side of the class normal
+    if len(_GEOMETRY_CACHE) >= 4:
+        _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
+    _GEOMETRY_CACHE[key] = (B.copy(), geo)
+    return geo
+
 class _Circles:
     r"""The great circles of the arrangement: one per class of parallel columns.
 
@@ -155,51 +215,18 @@ class _Circles:
     """
 
     def __init__(self, B, Theta, a, b):
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
         N = B.shape[1]
         k = Theta.shape[1]
-        Bn = B / np.linalg.norm(B, axis=0)
-        X = Bn.T.copy()
-        big = np.argmax(np.abs(X), axis=1)
-        X[X[np.arange(N), big] < 0] *= -1.0
-        uniq, inv = np.unique(X, axis=0, return_inverse=True)
-        inv = inv.reshape(-1)
-        nu = uniq.shape[0]
-        g = np.array([0.5773502691896258, 0.5773502691896257, 0.5773502691896258]) + np.array([0.0123, -0.0311, 0.0207])
-        key = uniq @ g
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        hi = np.searchsorted(ks, ks + 4 * _PARALLEL_TOL * np.linalg.norm(g), side="right")
-        cnt = hi - np.arange(nu) - 1
-        ii = np.repeat(np.arange(nu), cnt)
-        jj = ii + 1 + (np.arange(ii.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        if ii.size:
-            pi, pj = order[ii], order[jj]
-            close = np.linalg.norm(np.cross(uniq[pi], uniq[pj]), axis=1) <= _PARALLEL_TOL
-            pi, pj = pi[close], pj[close]
-        else:
-            pi = pj = np.zeros(0, int)
-        A = coo_matrix((np.ones(pi.size), (pi, pj)), shape=(nu, nu))
-        _, comp = connected_components(A, directed=False)
-        label = comp[inv]
-        # renumber classes by first occurrence; the normal is the first member's canonical direction
-        _, first, label = np.unique(label, return_index=True, return_inverse=True)
-        label = label.reshape(-1)
-        c = first.size
-        self.label = label
-        self.n = X[first]
-        self.size = np.bincount(label, minlength=c)
-        self.U, self.V = _circle_frames(self.n.T.copy())
-        self.Bn = Bn
-        s = np.sign(np.einsum("jr,jr->j", Bn.T, self.n[label]))  # ±1: side of the class normal
+        g = _circle_geometry(B)
+        self.label, self.n, self.size, self.U, self.V, self.Bn = g.label, g.n, g.size, g.U, g.V, g.Bn
+        c = self.n.shape[0]
+        s = g.side
         O = (B.T[:, :, None] * Theta[:, None, :]).reshape(N, 3 * k)
         self.O = O
         P = np.zeros((c, 3 * k))
         Q = np.zeros((c, 3 * k))
-        np.add.at(P, label[s > 0], O[s > 0])
-        np.add.at(Q, label[s <= 0], O[s <= 0])
+        np.add.at(P, self.label[s > 0], O[s > 0])
+        np.add.at(Q, self.label[s <= 0], O[s <= 0])
         self.Ep = a * P + b * Q
         self.Em = b * P + a * Q
 
@@ -343,6 +370,9 @@ def _dedupe(bound, cand):
     return bound[first], cand[first]
 
 
+_STAGED_MIN = 128  # fewer circles are walked in one kernel call (staging costs more than it saves there)
+
+
 def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16):
     r"""Exact ``max_{‖c‖=1} ‖Θᵀσ(Bᵀc)‖`` for ``B`` of rank 3 (docs/design.md §3.3;
     the paper's §3), ``O(N² log N)`` time, ``O(N · chunk)`` memory.
@@ -408,7 +438,8 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16
         redo = []
         # a few circles first (those through the warm start's best point): they raise the
         # threshold before the bulk of the walk
-        bounds = [0] + [min(todo.size, 8 * 4**i) for i in range(8) if 8 * 4**i < min(chunk, todo.size)]
+        bounds = [0] + [min(todo.size, 8 * 4**i) for i in range(8)
+                        if 8 * 4**i < min(chunk, todo.size) and todo.size > _STAGED_MIN]
         bounds += list(range(bounds[-1] + chunk if len(bounds) > 1 else chunk, todo.size, chunk)) + [todo.size]
         bounds = sorted(set(bounds))
         for s, e in itertools.pairwise(bounds):

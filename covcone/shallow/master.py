@@ -388,7 +388,13 @@ def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int,
     has_c0 = setup.has_bias
     first = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]  # the support only shrinks from here
     first = np.concatenate([first, [m]]) if has_c0 else first
-    gram = (2.0 / N) * (F[:, first].T @ F[:, first])
+    if first.size < F.shape[1]:  # the columns off the support stay at zero: work on the support's
+        Wl, obj, ok = _support_newton(setup, F[:, first], W[first], obj, first.size - int(has_c0), lam2,
+                                      kkt_tol=kkt_tol, max_iter=max_iter, accept_tol=accept_tol)
+        W = W.copy()
+        W[first] = Wl
+        return W, obj, ok
+    gram = (2.0 / N) * (F.T @ F)
     stalled, best_kkt, last_mw = 0, np.inf, -1
     for _ in range(max_iter):
         nv = np.linalg.norm(W[:m], axis=1)
@@ -407,7 +413,7 @@ def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int,
         if stalled >= 5:
             return W, obj, kkt <= accept_tol  # rounding stops the progress (five steps without halving it)
         best_kkt, last_mw = min(best_kkt, kkt), mw
-        at = np.searchsorted(first, rows)
+        at = rows
         ns = nv[ws]
         u = W[ws] / ns[:, None]
         grad = -G
