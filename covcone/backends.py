@@ -153,9 +153,6 @@ def solve_cvxpy(problem, solver: str, solver_opts: dict | None = None, *, where:
 # ---------------------------------------------------------------------------------------------
 SINGLE_THREAD_MAX_N = 4000  # depth-2 solves up to this many samples run BLAS on one thread
 
-_CONTROLLER = []  # threadpoolctl's controller, made once (it inspects the loaded libraries)
-
-
 def single_blas_thread(n_samples: int):
     """A context in which BLAS runs on one thread when ``n_samples ≤ SINGLE_THREAD_MAX_N``.
 
@@ -165,15 +162,17 @@ def single_blas_thread(n_samples: int):
     4.1 s, N = 3000: 30.3 s vs 31.2 s).  Uses threadpoolctl when installed; otherwise nothing."""
     import contextlib
 
-    if n_samples > SINGLE_THREAD_MAX_N:
-        return contextlib.nullcontext()
-    if not _CONTROLLER:
-        try:
-            import scipy.linalg  # noqa: F401  (scipy's own BLAS is loaded before the controller looks)
-            from threadpoolctl import ThreadpoolController
-
-            _CONTROLLER.append(ThreadpoolController())
-        except Exception:  # noqa: BLE001 - threadpoolctl missing or unable to inspect: leave the threads alone
-            _CONTROLLER.append(None)
-    ctl = _CONTROLLER[0]
+    ctl = _blas_controller() if n_samples <= SINGLE_THREAD_MAX_N else None
     return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_controller():
+    """threadpoolctl's controller, made once a process (it inspects the loaded libraries), or None."""
+    try:
+        import scipy.linalg  # noqa: F401  (scipy's own BLAS is loaded before the controller looks)
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController()
+    except Exception:  # noqa: BLE001 - threadpoolctl missing or unable to inspect: leave the threads alone
+        return None

@@ -1,7 +1,7 @@
 r"""Compiled (numba) greedy selection of the candidate pool (see :class:`covcone.oracle._kernels._Pool`).
 
 Imported only when numba is installed (optional extra ``covcone[fast]``); compiled on first use
-and cached.  The numpy loop in ``_Pool.add`` is the fallback and the reference.
+and cached.  The numpy loop in ``_kernels._greedy_distinct`` is the fallback and the reference.
 """
 import numba as nb
 import numpy as np

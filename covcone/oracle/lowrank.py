@@ -137,7 +137,6 @@ def _circle_frames(Bn):
     return U, V
 
 
-
 class _Geometry:
     """The Θ-independent part of :class:`_Circles` (classes, normals, frames, sides)."""
 
@@ -156,7 +155,7 @@ def _circle_geometry(B):
 
     key = (B.shape, hash(B.tobytes()))
     hit = _GEOMETRY_CACHE.get(key)
-    if hit is not None and hit[0].shape == B.shape and np.array_equal(hit[0], B):
+    if hit is not None and np.array_equal(hit[0], B):  # (a hash collision is not a hit)
         return hit[1]
     N = B.shape[1]
     Bn = B / np.linalg.norm(B, axis=0)
@@ -196,6 +195,7 @@ def _circle_geometry(B):
         _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
     _GEOMETRY_CACHE[key] = (B.copy(), geo)
     return geo
+
 
 class _Circles:
     r"""The great circles of the arrangement: one per class of parallel columns.
@@ -438,8 +438,8 @@ def _exact_r3_group(Theta, B, a, b, pool, scale2, *, use_numba=None, capacity=16
         redo = []
         # a few circles first (those through the warm start's best point): they raise the
         # threshold before the bulk of the walk
-        bounds = [0] + [min(todo.size, 8 * 4**i) for i in range(8)
-                        if 8 * 4**i < min(chunk, todo.size) and todo.size > _STAGED_MIN]
+        staged = todo.size > _STAGED_MIN
+        bounds = [0] + [min(todo.size, 8 * 4**i) for i in range(8) if staged and 8 * 4**i < min(chunk, todo.size)]
         bounds += list(range(bounds[-1] + chunk if len(bounds) > 1 else chunk, todo.size, chunk)) + [todo.size]
         bounds = sorted(set(bounds))
         for s, e in itertools.pairwise(bounds):

@@ -204,11 +204,9 @@ def _master_clarabel(setup, S: np.ndarray, solver_opts: dict | None, objective_s
     return V, c0, Theta, status
 
 
-
 def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, accept_tol: float = 1e-9,
                        max_outer: int = 60):
-    r"""The MSE master by an active-set Newton method from the previous round's weights (``warm``,
-    or zero)
+    r"""The MSE master by an active-set Newton method from the previous round's weights ``warm``
     (docs/design.md §3.4): column generation changes the master a little each round (a few new
     columns, the old optimum nearly optimal), where an interior point starts from scratch.
 
@@ -230,7 +228,7 @@ def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, ac
         return None
     F = _design(setup, S)
     W = np.zeros((F.shape[1], k))
-    Vw, c0w = warm if warm is not None else (np.zeros((0, k)), np.zeros(k))
+    Vw, c0w = warm
     Vw = np.asarray(Vw, dtype=float)
     if Vw.ndim != 2 or Vw.shape[0] > m or Vw.shape[1] != k:
         return None
@@ -239,17 +237,11 @@ def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, ac
     W[:m][nw <= 1e-9 * max(nw.max(initial=0.0), 1e-300)] = 0.0
     if has_c0:
         W[m] = c0w
-    on = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]
-    if on.size > N:
-        # more columns than the data tell apart (an interior point's spread support): the
-        # Carathéodory step first (same predictions, no larger penalty, at most N columns)
-        from .recovery import reduce_atoms
-
-        keep, Vr = reduce_atoms(F[:, on], W[on])
-        W[:m] = 0.0
-        W[on[keep]] = Vr
     fn2 = (2.0 / N) * np.sum(S * S, axis=0)
     obj = _mse_objective(setup, F, W, m)
+    if np.count_nonzero(np.linalg.norm(W[:m], axis=1)) > N:
+        # more columns than the data tell apart (an interior point's spread support)
+        W, obj = _reduce_support(setup, F, W, obj, m)
     last = None
     for _ in range(max_outer):
         if np.count_nonzero(np.linalg.norm(W[:m], axis=1)) * k > 600:
@@ -279,6 +271,7 @@ def _master_active_set(setup, S: np.ndarray, warm, *, kkt_tol: float = 1e-11, ac
             R -= np.outer(S[:, j], W[j])
         obj = _mse_objective(setup, F, W, m)
     return None
+
 
 def _penalty(setup, W, m):
     """2λ̃ Σ‖ṽ_j‖ + λ̃_0‖c̃_0‖² at ``W = [Ṽ; c̃_0]`` (rows ``m:`` the bias, when β > 0)."""
@@ -310,6 +303,7 @@ def _add_group_curvature(H, u, ns, lam2):
     blocks = lam2 * (np.eye(k)[None] - u[:, :, None] * u[:, None, :]) / ns[:, None, None]
     base = np.arange(mw)[:, None, None] * k
     H[base + np.arange(k)[None, :, None], base + np.arange(k)[None, None, :]] += blocks
+
 
 def _mse_objective(setup, F, W, m):
     """(1/N)‖F W − Ỹ‖² + 2λ̃ Σ‖ṽ_j‖ + λ̃_0‖c̃_0‖² at ``W = [Ṽ; c̃_0]``."""
@@ -351,18 +345,9 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
     on = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]
     if on.size * N * k > 2e7:
         return V, c0, False
-    # more columns than the data tell apart: the Carathéodory step of the recovery first (same
-    # predictions, no larger penalty, at most rank-many columns) — one QR instead of a walk step
-    # per column below
-    from .recovery import reduce_atoms
-
-    keep, Vr = reduce_atoms(F[:, on], W[on])
-    Wr = W.copy()
-    Wr[:m] = 0.0
-    Wr[on[keep]] = Vr
-    obj_r = _mse_objective(setup, F, Wr, m)
-    if obj_r <= obj + 1e-14 * abs(obj):
-        W, obj = Wr, obj_r
+    # more columns than the data tell apart: the Carathéodory step first — one QR instead of a
+    # walk step per column below
+    W, obj = _reduce_support(setup, F, W, obj, m)
     first = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]  # the support only shrinks from here
     if first.size * k > 600:
         return V, c0, False
@@ -375,6 +360,21 @@ def _polish_mse(setup, F, V, c0, *, max_iter: int = 20, kkt_tol: float = 1e-11):
         # dropped groups whose conditions fail would price them out again, round after round)
         return V, c0, False
     return W[:m].copy(), (W[m].copy() if has_c0 else np.zeros(k)), True
+
+
+def _reduce_support(setup, F, W, obj, m):
+    """The Carathéodory step of the recovery (:func:`covcone.shallow.recovery.reduce_atoms`) on the
+    nonzero groups of ``W``: the same predictions, no larger penalty, at most rank-many columns.
+    Returns ``(W, objective)``, the reduced point when its objective is no worse (rounding)."""
+    from .recovery import reduce_atoms
+
+    on = np.nonzero(np.linalg.norm(W[:m], axis=1) > 0)[0]
+    keep, Vr = reduce_atoms(F[:, on], W[on])
+    Wr = W.copy()
+    Wr[:m] = 0.0
+    Wr[on[keep]] = Vr
+    obj_r = _mse_objective(setup, F, Wr, m)
+    return (Wr, obj_r) if obj_r <= obj + 1e-14 * abs(obj) else (W, obj)
 
 
 def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int, accept_tol: float = 0.0):
@@ -413,14 +413,13 @@ def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int,
         if stalled >= 5:
             return W, obj, kkt <= accept_tol  # rounding stops the progress (five steps without halving it)
         best_kkt, last_mw = min(best_kkt, kkt), mw
-        at = rows
         ns = nv[ws]
         u = W[ws] / ns[:, None]
         grad = -G
         grad[:mw] += lam2 * u
         if has_c0:
             grad[mw:] += 2.0 * setup.lam_0 * W[m:]
-        H = np.kron(gram[np.ix_(at, at)], np.eye(k)) if k > 1 else gram[np.ix_(at, at)].copy()
+        H = np.kron(gram[np.ix_(rows, rows)], np.eye(k)) if k > 1 else gram[np.ix_(rows, rows)].copy()
         _add_group_curvature(H, u, ns, lam2)
         if has_c0:
             H[mw * k :, mw * k :] += 2.0 * setup.lam_0 * np.eye(k)
@@ -478,6 +477,7 @@ def _support_newton(setup, F, W, obj, m, lam2, *, kkt_tol: float, max_iter: int,
             return W, obj, False
         W, obj = Wa, obj_t
     return W, obj, False
+
 
 def _ce_parts(setup, F, W):
     """Cross-entropy master objective at ``W = [Ṽ; c̃_0]`` (nf × k), the softmax P and

@@ -21,7 +21,9 @@ import warnings
 
 import numpy as np
 
-from .master import cvxpy_objective
+from ..backends import check_status
+from ..exceptions import SolverError
+from .master import _clarabel_settings, _soc_columns, cvxpy_objective
 from .setup import distinct_from
 
 __all__ = ["pattern_columns"]
@@ -96,8 +98,6 @@ def _cones_mse_clarabel(s, sign, slope, Vhat):
     import clarabel
     import scipy.sparse as sp
 
-    from .master import _clarabel_settings
-
     N, k, r = s.N, s.k, s.r
     m = Vhat.shape[0]
     Bt = s.Bs.T  # (N, r)
@@ -125,12 +125,8 @@ def _cones_mse_clarabel(s, sign, slope, Vhat):
     data.append((-sign[:, :, None] * Bt[:, None, :]).ravel())
     n_ineq = N * m
     # second-order cones (t_j, u_j)
-    soc = np.empty(m * (r + 1), dtype=int)
-    soc[:: r + 1] = nu + nc + np.arange(m)
-    for q in range(r):
-        soc[q + 1 :: r + 1] = np.arange(m) * r + q
     rows.append(n_eq + n_ineq + np.arange(m * (r + 1)))
-    cols.append(soc)
+    cols.append(_soc_columns(m, r, nu + nc))
     data.append(-np.ones(m * (r + 1)))
     A = sp.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(n_eq + n_ineq + m * (r + 1), n))
@@ -149,6 +145,10 @@ def _cones_mse_clarabel(s, sign, slope, Vhat):
     except (ValueError, RuntimeError, ArithmeticError):
         return None
     x = np.asarray(sol.x) if sol.x is not None else None
-    if x is None or x.size != n or not np.all(np.isfinite(x)) or "Solved" not in str(sol.status):
+    if x is None or x.size != n or not np.all(np.isfinite(x)):
+        return None
+    try:  # solved or almost solved; an early stop is not used (has_solution=False)
+        check_status(sol.status, solver="CLARABEL", where="pattern step", has_solution=False)
+    except SolverError:
         return None
     return x[:nu].reshape(m, r)
