@@ -1,5 +1,6 @@
 """Pricing beyond input rank 3: the vertex enumeration (exact, any rank) and the anytime branch
 and bound, against the independent brute force of tests/oracle_reference.py."""
+import itertools
 import math
 
 import numpy as np
@@ -40,6 +41,16 @@ def check_exact(res, Theta, B, act, rel=1e-8):
     assert res.bound == res.value
     assert true_value(Theta, B, a, b, res.C[0])[0] == pytest.approx(res.value, rel=1e-12)
     return ref
+
+
+def vertices_and_sign_patterns(X, rng, act):
+    """The vertex enumeration and all 3^N sign patterns (no heuristic seeding) on the data basis
+    of X with a random Θ of 1–3 outputs."""
+    B = data_basis(X)
+    Theta = rng.standard_normal((X.shape[0], int(rng.integers(1, 4))))
+    full = max_group_norm(Theta, B, act, _method="sign patterns 3^N", n_starts=0)
+    vert = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
+    return vert, full
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,11 +299,7 @@ def test_vertices_vs_sign_patterns_many():
         if seed % 3 == 0:
             X[1] = X[0]
             X[3] = 0.5 * (X[2] + X[4])
-        B = data_basis(X)
-        Theta = rng.standard_normal((N, int(rng.integers(1, 4))))
-        act = ACTS[seed % len(ACTS)]
-        full = max_group_norm(Theta, B, act, _method="sign patterns 3^N", n_starts=0)
-        vert = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
+        vert, full = vertices_and_sign_patterns(X, rng, ACTS[seed % len(ACTS)])
         assert vert.value == pytest.approx(full.value, rel=1e-9), seed
 
 
@@ -396,3 +403,107 @@ def test_vertices_high_degree_vertex_matches_sign_patterns(monkeypatch, walk):
         vert = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
         assert vert.exact and vert.stats["degenerate_vertices"] > 0
         assert vert.value == pytest.approx(full.value, rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# the lowest-vertex rule of the compiled walk: each face at one vertex only, none missed
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_lowest_vertex_rule_covers_every_cell(seed):
+    """Cells assigned by the rule (a cell with fixed signs per simple vertex off the equator, every
+    cell around the others) against the cells hit by 200,000 random directions: every sampled
+    cell is assigned at one of its vertices at least, and most vertices assign one cell only."""
+    from covcone.oracle.vertices import Planes, _lowest_vertex_signs, refined
+
+    rng = np.random.default_rng(seed)
+    r, N = (4, 9) if seed % 2 else (5, 8)
+    B = rng.standard_normal((r, N))
+    pl = refined(Planes(rng.standard_normal((N, 1)), B, 1.0, 0.0))
+    n, H = pl.n, pl.H
+    assigned = set()
+    n_fixed = 0
+    for S in map(list, itertools.combinations(range(H), r - 1)):
+        v = np.linalg.svd(n[S])[2][-1]
+        t = n @ v
+        t[S] = 0.0
+        fix = _lowest_vertex_signs(pl, np.array([S]), v[None])[0]
+        for eps in (1, -1):
+            base = np.sign(eps * t).astype(int)
+            choices = [[int(f)] if f else [1, -1] for f in fix]
+            n_fixed += all(fix != 0)
+            for signs in itertools.product(*choices):
+                cell = base.copy()
+                cell[S] = signs
+                assigned.add(tuple(cell))
+    C = rng.standard_normal((200_000, r))
+    sampled = {tuple(s) for s in np.sign(C @ n.T).astype(int).tolist()}
+    assert sampled <= assigned
+    assert n_fixed > 0.5 * 2 * math.comb(H, r - 1)  # the rule is not vacuous
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_lowest_vertex_walk_matches_sign_patterns(seed):
+    """The compiled walk (each face at its lowest vertex) against all 3^N sign patterns, no
+    heuristic seeding, generic and degenerate data, ranks 4–6, several activations and outputs."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(1000 + seed)
+    r = 4 + seed % 3
+    N = int(rng.integers(r + 2, 10))
+    X = rng.standard_normal((N, r - 1))
+    if seed % 4 == 1:
+        X = rng.integers(-1, 2, size=(N, r - 1)).astype(float)  # a grid: many planes per vertex
+    elif seed % 4 == 2:
+        X[1] = X[0]
+        X[3] = 0.5 * (X[2] + X[4])
+    vert, full = vertices_and_sign_patterns(X, rng, ACTS[seed % len(ACTS)])
+    assert vert.exact and vert.value == pytest.approx(full.value, rel=1e-9), seed
+
+
+def test_closed_form_top_eigenpair_matches_eigh():
+    """The compiled walk's closed-form top eigenpair of its small Grams (trigonometric solution of
+    the cubic, cross products) against numpy's eigh: eigenvalue and Rayleigh quotient within
+    1e-12 of the top eigenvalue, and it declines (Jacobi takes over) rather than round badly
+    when the top eigenvalue is near-repeated."""
+    pytest.importorskip("numba")
+    from covcone.oracle._numba_linalg import top_eigpair_small
+
+    rng = np.random.default_rng(5)
+    declined = 0
+    for t in range(4000):
+        n = 2 + t % 2
+        Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        ev = rng.random(n) * 10 ** rng.uniform(-6, 3)
+        if t % 3 == 0:
+            ev[-1] = ev[0] * (1 - 10 ** rng.uniform(-14, -2))  # a near-repeated top pair
+        M = (Q * ev) @ Q.T
+        M = 0.5 * (M + M.T)
+        top = np.linalg.eigvalsh(M)[-1]
+        w = np.zeros(n)
+        lam, ok = top_eigpair_small(M.copy(), n, w)
+        if not ok:
+            declined += 1
+            continue
+        assert lam == pytest.approx(top, rel=1e-12)
+        assert w @ M @ w == pytest.approx(top, rel=1e-12) and np.linalg.norm(w) == pytest.approx(1.0)
+    assert 0 < declined < 1500
+
+
+def test_stop_above_ends_a_long_enumeration(monkeypatch):
+    """``stop_above`` (column generation: any column above 2λ will do): a value above it ends the
+    vertex enumeration — not exact, says so, bound still valid; a value nowhere reached changes
+    nothing; a bad value is refused by name."""
+    import covcone.oracle as oracle
+
+    monkeypatch.setattr(oracle, "EARLY_STOP_MIN_SECONDS", -1.0)  # every enumeration counts as long
+    rng = np.random.default_rng(17)
+    B = rng.standard_normal((5, 9))
+    Theta = rng.standard_normal((9, 2))
+    ref, _ = reference_max(Theta, B, 1.0, 0.0)
+    kw = dict(_method="vertices", n_starts=4, rng=0)
+    low = max_group_norm(Theta, B, relu, stop_above=0.2 * ref, **kw)
+    assert not low.exact and "stopped early" in low.method
+    assert 0.2 * ref < low.value <= ref * (1 + 1e-12) <= low.bound * (1 + 1e-12)
+    high = max_group_norm(Theta, B, relu, stop_above=2.0 * ref, **kw)
+    assert high.exact and high.value == pytest.approx(ref, rel=1e-9)
+    with pytest.raises(ValueError, match="stop_above"):
+        max_group_norm(Theta, B, relu, stop_above=float("nan"))

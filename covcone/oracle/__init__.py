@@ -66,10 +66,11 @@ from .heuristic import _heuristic_group
 from .lowrank import _exact_low_group, _exact_r3_group, _naive_r3_group
 from .signs import _exact_3n_group
 from .bnb import bnb_group
-from .vertices import BudgetExceeded, Planes, exact_vertices_group, face_count
+from .vertices import BudgetExceeded, Planes, StoppedEarly, exact_vertices_group, face_count
 
 MAX_VERTEX_FORMS = 2_000_000_000  # default budget of the vertex enumeration (forms, estimated)
 DEFAULT_BNB_SECONDS = 10.0  # branch and bound when no time_limit / max_nodes is given
+EARLY_STOP_MIN_SECONDS = 30.0  # stop_above applies to vertex enumerations estimated to take longer
 
 
 def oracle_path(r: int, N: int, max_faces: float | None = None) -> str:
@@ -79,7 +80,8 @@ def oracle_path(r: int, N: int, max_faces: float | None = None) -> str:
 
     Returns one of ``"arrangement r<=3"``, ``"sign patterns 3^N"``, ``"vertices"`` (exact at
     any rank: the branch and bound first, then, if it has not closed, the vertex enumeration,
-    ``2·C(N, r−1)·3^{r−1}`` ≤ ``max_faces`` forms) or ``"branch and bound"`` (anytime: exact only
+    ``2·C(N + 1, r−1)·2^{r−1}`` forms with the compiled walk, ``2·C(N, r−1)·3^{r−1}`` without, at most
+    ``max_faces``) or ``"branch and bound"`` (anytime: exact only
     if the tree closes within the time limit; always a valid upper bound)."""
     r, N = int(r), int(N)
     budget = MAX_VERTEX_FORMS if max_faces is None else max_faces
@@ -208,20 +210,25 @@ def _bnb_time(time_limit, max_nodes, t_start, share=1.0):
 
 
 def _vertex_seconds(planes, rho) -> float:
-    """Rough seconds of a full vertex enumeration without pruning (forms per second measured on a
-    2-core machine: ≈ 2.5e7/k^1.5 with the compiled walk, ≈ 2e6/k with numpy)."""
+    """Rough seconds of a full vertex enumeration without pruning (estimated forms per second
+    measured on a 2-core machine: ≈ 9e6/k^0.65 with the compiled walk — iris, N = 150, rank 5,
+    k = 3, near the optimum: 6.5e8 in ≈ 141 s — ≈ 2e6/k with numpy)."""
     from .vertices import _numba_kernel
 
     k = max(1, planes.k)
-    rate = 2.5e7 / k**1.5 if _numba_kernel() is not None else 2e6 / k
-    return face_count(planes.H, rho) / rate
+    compiled = _numba_kernel() is not None
+    rate = 9e6 / k**0.65 if compiled else 2e6 / k
+    return face_count(planes.H, rho, compiled) / rate
 
 
-def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start, client=None):
+def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start, client=None,
+                 stop_above=None):
     r"""Input rank ≥ 4 beyond ``3^N``.  When the vertex enumeration is within ``max_faces`` and
-    expected to take at most half of ``time_limit`` (or any time without a limit) it runs first
-    (exact), the branch and bound only if it overruns.  Otherwise the branch and bound first (it
-    closes in about a second at rank 4 with a few hundred columns), then, if it did not close and
+    expected to take at most 90 % of ``time_limit`` (or any time without a limit) it runs first
+    (exact; it is far tighter than the branch-and-bound bound of the same time), the branch and
+    bound only if it overruns, not when it stops at a value above ``stop_above``.  Otherwise the
+    branch and bound first (it closes in about a second at rank 4 with a few hundred columns),
+    then, if it did not close and
     the enumeration is within ``max_faces``, the enumeration with the time that is left.  A budget
     overrun keeps the branch-and-bound bound and says so.  ``method`` may force one path (tests).
     Returns (method, exact, bound, n_faces, stats)."""
@@ -230,7 +237,7 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
     affordable = face_count(planes.H, rho) <= budget
     run_vertices = method == "vertices" or (method == "auto rank>=4" and affordable)
     est = _vertex_seconds(planes, rho)
-    quick = run_vertices and method == "auto rank>=4" and (time_limit is None or est <= 0.5 * time_limit)
+    quick = run_vertices and method == "auto rank>=4" and (time_limit is None or est <= 0.9 * time_limit)
     vertex_limit = time_limit
     if quick and time_limit is not None:  # an enumeration far over its estimate (degenerate data) stops early
         vertex_limit = min(time_limit, 4.0 * est + 5.0)
@@ -257,7 +264,11 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
             return f"branch and bound ({st['reason']})", False, bound, 0, stats
     try:
         vs = exact_vertices_group(planes, pool, scale2, time_limit=vertex_limit, max_faces=max_faces, t0=t_start,
-                                  client=client)
+                                  client=client,
+                                  stop_above=stop_above if client is None and est > EARLY_STOP_MIN_SECONDS else None)
+    except StoppedEarly as exc:
+        stats["budget"] = str(exc)
+        return f"vertices (stopped early: {exc})", False, bound, 0, stats
     except BudgetExceeded as exc:
         stats["budget"] = str(exc)
         if bound is None:  # no branch-and-bound pass yet: one for a valid bound (a share of what is left)
@@ -289,6 +300,7 @@ def max_group_norm(
     max_nodes: int | None = None,
     starts=None,
     floor: float = 0.0,
+    stop_above: float | None = None,
     _method: str | None = None,
 ) -> GroupPrice:
     r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (docs/design.md §3.4).
@@ -329,6 +341,11 @@ def max_group_norm(
         Values at or below ``floor`` are not wanted (column generation: ``2λ`` in the units of
         ``Θ``): faces and regions whose bound is at most ``floor`` are pruned, so an exact call
         proves ``m ≤ max(value, floor)`` — the maximum itself only when ``value > floor``.
+    stop_above : float, optional
+        Input rank ≥ 4: a vertex enumeration estimated to take more than ``EARLY_STOP_MIN_SECONDS``
+        stops as soon as it has found a value above this (column generation needs a column, not
+        the maximum); the result is then not exact, its ``method`` says so and ``bound`` is the
+        spectral bound.
 
     Returns
     -------
@@ -375,6 +392,8 @@ def max_group_norm(
     if not (np.isscalar(floor) and np.isfinite(floor) and float(floor) >= 0):
         raise ValueError(f"floor: expected a finite number ≥ 0, got {floor!r}")
     floor = float(floor)
+    if stop_above is not None and not (np.isscalar(stop_above) and np.isfinite(stop_above) and stop_above >= 0):
+        raise ValueError(f"stop_above: expected a finite number ≥ 0 or None, got {stop_above!r}")
     rng = _rng(rng)
     a, b = float(act.a), float(act.b)
     r, N = B.shape
@@ -438,7 +457,7 @@ def max_group_norm(
         _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
         method, is_exact, bound, n_faces, stats = _rank4_paths(
             method, planes, pool, scale2, rho, spectral_group_bound(Th, B, a, b), time_limit, max_faces, max_nodes,
-            t_start, client)
+            t_start, client, stop_above)
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:
             raise ValueError("_method='naive' needs rank(B) ≤ 3")

@@ -6,8 +6,9 @@ Per vertex ``εv`` (``r − 1`` planes ``J`` through it) and zero set ``Z ⊂ J`
 ``P_Z n_q`` (``q ∈ R = J∖Z``); the ``2^{|R|}`` sign completions are then walked in Gray-code order,
 each step a rank-one update ``T ± P_Z n_q (w_q⁺ − w_q⁻)ᵀ`` of the face's form ``T``.  A face is
 dropped when an upper bound on its top eigenvalue (min of the Frobenius norm and Gershgorin's
-row sums of the small Gram) is at most the threshold; otherwise its top eigenpair comes from a
-cyclic Jacobi sweep, and ``±`` the eigenvector is kept when it lies in the face (signs on ``R``,
+row sums of the small Gram) is at most the threshold; otherwise its top eigenpair comes in closed
+form (Gram of order ≤ 3; a cyclic Jacobi sweep when the top eigenvalue is near-repeated, or for
+larger Grams), and ``±`` the eigenvector is kept when it lies in the face (signs on ``R``,
 then on every other plane, with early exit).  Kept candidates go to a bounded buffer; when it is
 full the threshold rises to its smallest value (valid for the maximum: every dropped face is
 below a value attained by a kept point).
@@ -18,7 +19,7 @@ and cached.
 import numba as nb
 import numpy as np
 
-from ._numba_linalg import jacobi_top
+from ._numba_linalg import jacobi_top, top_eigpair_small
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -74,15 +75,20 @@ def _push(vals, pts, cnt, thr, val, u, sgn):
 
 
 @nb.njit(cache=True, nogil=True)
-def vertex_faces(G, S, V, eps, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt):
-    """All faces at the simple vertices ``V[l]`` (already multiplied by ``ε``).
+def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
+    """All faces at the vertices ``±V[l]`` (both sides in one pass: the basis of each zero set and
+    the projected normals are shared).
 
-    G (L, r, k) outside part at each vertex; S (L, r−1) its planes; sO (L, H) int8 signs of
-    ``v`` on all planes (0 on its own; the vertex ``εv`` has signs ``ε·sO``); nrm (H, r) unit
-    normals; Wp, Wm (H, k); wsum (L,) the vertex bound's ``Σ_J max‖w^±‖``; thr the squared
-    threshold (minus its margin); tol the membership tolerance.  Candidates go to
-    ``vals``/``pts``/``cnt``.  Returns (forms built, final threshold)."""
-    L, r, k = G.shape
+    G (L, 2, r, k) the outside part at ``+v`` (side 0) and ``−v`` (side 1); S (L, p) the planes
+    through the vertex; fix (L, p) int8: the sign a face must have on each plane where it is not
+    zero (``±1``; 0: either — all completions); sO (L, H) int8 signs of ``v`` on all planes (0 on
+    its own; ``−v`` has signs ``−sO``); nrm (H, r) unit normals; Wp, Wm (H, k); wsum (L,) the
+    vertex bound's ``Σ_J max‖w^±‖``; thr the squared threshold (minus its margin); tol the
+    membership tolerance.  Candidates go to ``vals``/``pts``/``cnt``.  Returns (forms built,
+    final threshold)."""
+    L = G.shape[0]
+    r = G.shape[2]
+    k = G.shape[3]
     H = nrm.shape[0]
     p = S.shape[1]
     small = k if k <= r else r
@@ -92,34 +98,52 @@ def vertex_faces(G, S, V, eps, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt):
     T = np.zeros((r, k))
     M = np.zeros((small, small))
     Wv = np.zeros((small, small))
+    wv = np.zeros(small)
     u = np.zeros(r)
     x = np.zeros(r)
     sg = np.zeros(p, np.int64)
     Rl = np.zeros(p, np.int64)
+    Fl = np.zeros(p, np.int64)
+    live = np.zeros(2, np.bool_)
     forms = 0
     full = (1 << p) - 1
     for l in range(L):
         # vertex bound: every face's form has ‖Tᵀc‖ ≤ ‖G‖_F + Σ_J max‖w^±‖
-        g2 = 0.0
-        for a in range(r):
-            for b in range(k):
-                g2 += G[l, a, b] * G[l, a, b]
-        ub = np.sqrt(g2) + wsum[l]
-        if ub * ub <= thr:
-            continue
-        for z in range(full + 1):
-            if z == full:  # the ray εv itself
-                forms += 1
-                val = 0.0
+        for side in range(2):
+            g2 = 0.0
+            for a in range(r):
                 for b in range(k):
-                    t = 0.0
-                    for a in range(r):
-                        t += G[l, a, b] * V[l, a]
-                    val += t * t
-                if val > thr:
-                    for a in range(r):
-                        u[a] = V[l, a]
-                    thr = _push(vals, pts, cnt, thr, val, u, 1.0)
+                    g2 += G[l, side, a, b] * G[l, side, a, b]
+            ub = np.sqrt(g2) + wsum[l]
+            live[side] = ub * ub > thr
+        if not (live[0] or live[1]):
+            continue
+        # every completion fixed: all faces walked at a side lie in the closure of one cell (z = 0,
+        # walked first), so their top eigenvalues are at most its (interlacing): a cell below the
+        # threshold ends the side
+        allfixed = True
+        for q in range(p):
+            if fix[l, q] == 0:
+                allfixed = False
+        for z in range(full + 1):
+            if not (live[0] or live[1]):
+                break
+            if z == full:  # the rays ±v themselves
+                for side in range(2):
+                    if not live[side]:
+                        continue
+                    forms += 1
+                    eps = 1.0 if side == 0 else -1.0
+                    val = 0.0
+                    for b in range(k):
+                        t = 0.0
+                        for a in range(r):
+                            t += G[l, side, a, b] * V[l, a]
+                        val += t * t
+                    if val > thr:
+                        for a in range(r):
+                            u[a] = V[l, a]
+                        thr = _push(vals, pts, cnt, thr, val, u, eps)
                 continue
             # orthonormal basis of the normals in Z (Gram–Schmidt, twice)
             nz = 0
@@ -142,111 +166,139 @@ def vertex_faces(G, S, V, eps, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt):
                 else:
                     Rl[nR] = q
                     nR += 1
-            # projected outside part and projected normals of R
-            for b in range(k):
-                for a in range(r):
-                    PG[a, b] = G[l, a, b]
-                _deflate(Q, nz, PG[:, b])
+            # projected normals of R
             for i in range(nR):
                 j = S[l, Rl[i]]
                 for a in range(r):
                     Pn[i, a] = nrm[j, a]
                 _deflate(Q, nz, Pn[i])
-            # start: all of R negative
-            for a in range(r):
+            for side in range(2):
+                if not live[side]:
+                    continue
+                eps = 1.0 if side == 0 else -1.0
+                # projected outside part; start: the fixed signs, the free planes of R negative
                 for b in range(k):
-                    T[a, b] = PG[a, b]
-            for i in range(nR):
-                j = S[l, Rl[i]]
-                sg[i] = 0
+                    for a in range(r):
+                        PG[a, b] = G[l, side, a, b]
+                    _deflate(Q, nz, PG[:, b])
                 for a in range(r):
                     for b in range(k):
-                        T[a, b] += Pn[i, a] * Wm[j, b]
-            for step in range(1 << nR):
-                if step > 0:  # Gray code: flip the lowest set bit of step
-                    i = 0
-                    while not (step >> i) & 1:
-                        i += 1
-                    j = S[l, Rl[i]]
-                    sgn = 1.0 if sg[i] == 0 else -1.0
-                    sg[i] = 1 - sg[i]
-                    for a in range(r):
-                        for b in range(k):
-                            T[a, b] += sgn * Pn[i, a] * (Wp[j, b] - Wm[j, b])
-                forms += 1
-                fro = 0.0
-                for a in range(r):
-                    for b in range(k):
-                        fro += T[a, b] * T[a, b]
-                if fro <= thr:
-                    continue
-                if k == 1:
-                    lam = fro
-                    for a in range(r):
-                        u[a] = T[a, 0]
-                else:
-                    _gram(T if k <= r else T.T, M)  # the smaller of TᵀT and TTᵀ
-                    gb = 0.0  # Gershgorin: λ_max ≤ max row sum of |M|
-                    for b in range(small):
-                        rs = 0.0
-                        for c in range(small):
-                            rs += abs(M[b, c])
-                        if rs > gb:
-                            gb = rs
-                    if gb <= thr:
-                        continue
-                    top = jacobi_top(M, small, Wv)
-                    lam = M[top, top]
-                    if lam <= thr:
-                        continue
-                    if k <= r:
-                        for a in range(r):
-                            d = 0.0
-                            for b in range(k):
-                                d += T[a, b] * Wv[b, top]
-                            u[a] = d
-                    else:
-                        for a in range(r):
-                            u[a] = Wv[a, top]
-                nu = 0.0
-                for a in range(r):
-                    nu += u[a] * u[a]
-                nu = np.sqrt(nu)
-                if nu == 0.0:
-                    continue
-                for a in range(r):
-                    u[a] /= nu
-                # membership: signs on R, then on every plane outside J (early exit)
-                plus = True
-                minus = True
+                        T[a, b] = PG[a, b]
+                nF = 0
                 for i in range(nR):
                     j = S[l, Rl[i]]
-                    d = 0.0
+                    if fix[l, Rl[i]] > 0:
+                        sg[i] = 1
+                        for a in range(r):
+                            for b in range(k):
+                                T[a, b] += Pn[i, a] * Wp[j, b]
+                    else:
+                        sg[i] = 0
+                        if fix[l, Rl[i]] == 0:
+                            Fl[nF] = i
+                            nF += 1
+                        for a in range(r):
+                            for b in range(k):
+                                T[a, b] += Pn[i, a] * Wm[j, b]
+                for step in range(1 << nF):
+                    if step > 0:  # Gray code over the free planes: flip the lowest set bit of step
+                        f = 0
+                        while not (step >> f) & 1:
+                            f += 1
+                        i = Fl[f]
+                        j = S[l, Rl[i]]
+                        sgn = 1.0 if sg[i] == 0 else -1.0
+                        sg[i] = 1 - sg[i]
+                        for a in range(r):
+                            for b in range(k):
+                                T[a, b] += sgn * Pn[i, a] * (Wp[j, b] - Wm[j, b])
+                    forms += 1
+                    fro = 0.0
                     for a in range(r):
-                        d += nrm[j, a] * u[a]
-                    if sg[i] == 0:
-                        d = -d
-                    if d < -tol:
-                        plus = False
-                    if d > tol:
-                        minus = False
-                for o in range(2):
-                    if o == 0 and not plus:
+                        for b in range(k):
+                            fro += T[a, b] * T[a, b]
+                    if fro <= thr:
+                        if allfixed and z == 0:
+                            live[side] = False
                         continue
-                    if o == 1 and not minus:
-                        continue
-                    sgo = 1.0 if o == 0 else -1.0
-                    ok = True
-                    for j in range(H):
-                        sj = sO[l, j]
-                        if sj == 0:
+                    if k == 1:
+                        lam = fro
+                        for a in range(r):
+                            u[a] = T[a, 0]
+                    else:
+                        _gram(T if k <= r else T.T, M)  # the smaller of TᵀT and TTᵀ
+                        gb = 0.0  # Gershgorin: λ_max ≤ max row sum of |M|
+                        for b in range(small):
+                            rs = 0.0
+                            for c in range(small):
+                                rs += abs(M[b, c])
+                            if rs > gb:
+                                gb = rs
+                        if gb <= thr:
+                            if allfixed and z == 0:
+                                live[side] = False
                             continue
+                        lam, ok = top_eigpair_small(M, small, wv)  # closed form (n ≤ 3) …
+                        if ok:
+                            lam_hi = lam * (1.0 + 1e-10)  # its rounding is ≈ 1e-14 relative
+                        else:  # … or Jacobi (a near-repeated top eigenvalue, n > 3)
+                            top = jacobi_top(M, small, Wv)
+                            lam = M[top, top]
+                            lam_hi = lam
+                            for b in range(small):
+                                wv[b] = Wv[b, top]
+                        if lam_hi <= thr:
+                            if allfixed and z == 0:
+                                live[side] = False
+                            continue
+                        if k <= r:
+                            for a in range(r):
+                                d = 0.0
+                                for b in range(k):
+                                    d += T[a, b] * wv[b]
+                                u[a] = d
+                        else:
+                            for a in range(r):
+                                u[a] = wv[a]
+                    nu = 0.0
+                    for a in range(r):
+                        nu += u[a] * u[a]
+                    nu = np.sqrt(nu)
+                    if nu == 0.0:
+                        continue
+                    for a in range(r):
+                        u[a] /= nu
+                    # membership: signs on R, then on every plane outside J (early exit)
+                    plus = True
+                    minus = True
+                    for i in range(nR):
+                        j = S[l, Rl[i]]
                         d = 0.0
                         for a in range(r):
                             d += nrm[j, a] * u[a]
-                        if eps * sj * sgo * d < -tol:
-                            ok = False
-                            break
-                    if ok:
-                        thr = _push(vals, pts, cnt, thr, lam, u, sgo)
+                        if sg[i] == 0:
+                            d = -d
+                        if d < -tol:
+                            plus = False
+                        if d > tol:
+                            minus = False
+                    for o in range(2):
+                        if o == 0 and not plus:
+                            continue
+                        if o == 1 and not minus:
+                            continue
+                        sgo = 1.0 if o == 0 else -1.0
+                        ok = True
+                        for j in range(H):
+                            sj = sO[l, j]
+                            if sj == 0:
+                                continue
+                            d = 0.0
+                            for a in range(r):
+                                d += nrm[j, a] * u[a]
+                            if eps * sj * sgo * d < -tol:
+                                ok = False
+                                break
+                        if ok:
+                            thr = _push(vals, pts, cnt, thr, lam, u, sgo)
     return forms, thr
