@@ -231,3 +231,21 @@ def test_scs_dual_bound():
                  solver_opts={"eps_abs": 1e-7, "eps_rel": 1e-7})
     assert res.solver == "SCS" and res.lower_source == "dual"
     assert abs(res.lower - 16) <= 1e-3 * 16 and abs(res.value - 16) <= 1e-3 * 16
+
+
+def test_lifted_program_refuses_what_memory_cannot_hold(monkeypatch):
+    """The lifted program grows like N³ in memory (N = 100 was killed at 23 GB): beyond the
+    available memory it is refused by name, and a solve that would use it says why it did not."""
+    import covcone
+    import covcone.cones.lifted as lifted
+
+    monkeypatch.setattr(lifted, "available_memory", lambda: 1e7)  # 10 MB (N = 12 needs ≈ 35 MB)
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((12, 5)), rng.standard_normal((12, 1))
+    with pytest.raises(MemoryError, match="cone='lifted' with N = 12 needs"):
+        solve_cone_program(X, Y, lam=0.1, beta=1.0, cone="lifted")
+    res = covcone.solve(X, Y, lam=0.1, beta=1.0, method="lifted", max_rounds=3)
+    assert "lifted SDP unavailable (cone='lifted' with N = 12 needs" in res.message
+    assert res.lower <= res.upper
+    _, seconds = lifted.lifted_resources(200)
+    assert seconds > 3600  # at N = 200 the time guard of a solve with a time limit skips it

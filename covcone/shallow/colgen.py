@@ -408,7 +408,14 @@ def _sdp_point_bound(run: _Run) -> None:
     with a proven pricing bound (the SDP's own objective is never used as a bound)."""
     from ..sdp import solve_cone_program
 
+    from ..cones.lifted import lifted_resources
+
     s = run.setup
+    _, seconds = lifted_resources(s.N)
+    left = run.time_left()
+    if left is not None and seconds > left:
+        run.notes.append(f"lifted SDP skipped: ≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left")
+        return
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -416,8 +423,8 @@ def _sdp_point_bound(run: _Run) -> None:
             Yarg = np.argmax(s.Y, axis=1) if s.cost == "cross_entropy" else s.Y
             lifted = solve_cone_program(s.X, Yarg, activation=s.activation, lam=s.lam, beta=s.beta, cost=s.cost,
                                         cone="lifted", solver=run.solver)
-    except (ImportError, SolverError, ValueError) as exc:
-        run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:120]})")
+    except (ImportError, SolverError, ValueError, MemoryError) as exc:
+        run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:160]})")
         return
     finally:
         run.timings["lifted"] = time.perf_counter() - t0
