@@ -503,7 +503,11 @@ def test_stop_above_ends_a_long_enumeration(monkeypatch):
     low = max_group_norm(Theta, B, relu, stop_above=0.2 * ref, **kw)
     assert not low.exact and "stopped early" in low.method
     assert 0.2 * ref < low.value <= ref * (1 + 1e-12) <= low.bound * (1 + 1e-12)
+    assert low.stats["stopped_at_head"] is not None
     high = max_group_norm(Theta, B, relu, stop_above=2.0 * ref, **kw)
     assert high.exact and high.value == pytest.approx(ref, rel=1e-9)
+    for start in (low.stats["stopped_at_head"], 5, 99):  # a rotated pass is still the whole arrangement
+        again = max_group_norm(Theta, B, relu, stop_above=2.0 * ref, _start_head=start, **{**kw, "n_starts": 0})
+        assert again.exact and again.value == pytest.approx(ref, rel=1e-9)
     with pytest.raises(ValueError, match="stop_above"):
         max_group_norm(Theta, B, relu, stop_above=float("nan"))

@@ -222,7 +222,7 @@ def _vertex_seconds(planes, rho) -> float:
 
 
 def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start, client=None,
-                 stop_above=None):
+                 stop_above=None, start_head=None):
     r"""Input rank ≥ 4 beyond ``3^N``.  When the vertex enumeration is within ``max_faces`` and
     expected to take at most 90 % of ``time_limit`` (or any time without a limit) it runs first
     (exact; it is far tighter than the branch-and-bound bound of the same time), the branch and
@@ -264,10 +264,11 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
             return f"branch and bound ({st['reason']})", False, bound, 0, stats
     try:
         vs = exact_vertices_group(planes, pool, scale2, time_limit=vertex_limit, max_faces=max_faces, t0=t_start,
-                                  client=client,
+                                  client=client, start_head=start_head,
                                   stop_above=stop_above if client is None and est > EARLY_STOP_MIN_SECONDS else None)
     except StoppedEarly as exc:
         stats["budget"] = str(exc)
+        stats["stopped_at_head"] = exc.head
         return f"vertices (stopped early: {exc})", False, bound, 0, stats
     except BudgetExceeded as exc:
         stats["budget"] = str(exc)
@@ -302,6 +303,7 @@ def max_group_norm(
     floor: float = 0.0,
     stop_above: float | None = None,
     _method: str | None = None,
+    _start_head: int | None = None,
 ) -> GroupPrice:
     r"""The group-lasso pricing oracle ``m = max_{‖c‖=1} ‖Θᵀ σ(Bᵀc)‖`` (docs/design.md §3.4).
 
@@ -457,7 +459,7 @@ def max_group_norm(
         _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
         method, is_exact, bound, n_faces, stats = _rank4_paths(
             method, planes, pool, scale2, rho, spectral_group_bound(Th, B, a, b), time_limit, max_faces, max_nodes,
-            t_start, client, stop_above)
+            t_start, client, stop_above, _start_head)
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:
             raise ValueError("_method='naive' needs rank(B) ≤ 3")

@@ -80,7 +80,10 @@ class BudgetExceeded(RuntimeError):
 
 
 class StoppedEarly(BudgetExceeded):
-    """The enumeration stopped because it found a value above ``stop_above`` (not exact)."""
+    """The enumeration stopped because it found a value above ``stop_above`` (not exact);
+    ``head``: where it stopped (a later call may start there: ``start_head``)."""
+
+    head = None
 
 
 class Planes:
@@ -530,7 +533,7 @@ def _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale
 
 
 def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None,
-                         use_numba=None, heads=None, client=None, stop_above=None):
+                         use_numba=None, heads=None, client=None, stop_above=None, start_head=None):
     r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
 
     The faces at simple vertices are walked by a compiled kernel when numba is installed
@@ -539,7 +542,9 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     ``heads`` (a part of the enumeration); ``client``: a ``dask.distributed`` client over whose
     workers the heads are split (:func:`_vertices_on_client`).  ``stop_above``: raise
     :class:`StoppedEarly` at the first chunk boundary where the pool holds a value above it
-    (column generation needs a column, not the maximum; not with a client).
+    (column generation needs a column, not the maximum; not with a client); ``start_head``: walk the
+    heads in rotated order from this one (the same vertices: where an earlier call stopped, the
+    part it had not seen comes first).
 
     Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
     ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
@@ -576,10 +581,18 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
         if max_faces is not None and stats["forms"] > max_faces:
             raise BudgetExceeded(f"face budget {max_faces:g} exceeded")
         if stop_above is not None and pool.best > stop_above**2:
-            raise StoppedEarly(f"a value {np.sqrt(pool.best):.6g} above {stop_above:.6g} found after "
+            exc = StoppedEarly(f"a value {np.sqrt(pool.best):.6g} above {stop_above:.6g} found after "
                                f"{stats['vertices']} vertices")
+            exc.head = head_now[0]
+            raise exc
 
-    for m in (range(r - 3, H - 1) if heads is None else heads):  # the largest index of the first r − 2 planes
+    order = list(range(r - 3, H - 1)) if heads is None else list(heads)
+    if start_head is not None and heads is None and order:  # a rotation: every head still once
+        cut = int(np.searchsorted(order, int(start_head)))
+        order = order[cut:] + order[:cut]
+    head_now = [None]
+    for m in order:  # the largest index of the first r − 2 planes
+        head_now[0] = m
         js = np.arange(m + 1, H)
         if r == 3:
             firsts = np.zeros((1, 0), dtype=int)

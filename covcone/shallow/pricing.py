@@ -13,8 +13,9 @@ N = 50, 19/17/12 rounds → 14/13/11 on three seeds).  Where no exact enumeratio
 anytime oracle runs, within its time budget, when the heuristic finds nothing: its proven upper
 bound ``m̄`` gives a valid lower bound however early it stops.  A long vertex enumeration (input
 rank ≥ 4) stops at the first value above what the heuristic had to beat: that column goes to the
-master now, and only the enumeration at the last dual point has to run to the end (iris, N = 150,
-rank 5: ≈ 140 s each).
+master now, the next enumeration starts where it stopped (the vertices not yet seen first), and
+only the enumeration at the last dual point has to run to the end (iris, N = 150, rank 5: ≈ 140 s
+each).
 """
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ class Pricing:
         self.low_rank = setup.r <= 3  # exact enumerations that need no time limit
         self.spec = spectral_bound(setup.Bs, setup.activation)
         self.max_faces = None  # 0 once the vertex enumeration failed on these data (then: branch and bound)
+        self.resume_head = None  # where the last vertex enumeration stopped early: the next starts there
 
     def price(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0, stop_above=None):
         """One oracle call on ``Θ`` (internal units), outside the per-round policy of :meth:`round`
@@ -80,6 +82,7 @@ class Pricing:
                 kw["floor"] = floor / scale
             if exact and stop_above is not None:
                 kw["stop_above"] = stop_above / scale
+                kw["_start_head"] = self.resume_head
             if exact and self.client is not None:
                 kw["client"] = self.client
             if exact and time_limit is not None:
@@ -88,6 +91,8 @@ class Pricing:
                 kw["max_faces"] = self.max_faces
             p = self._mgn(That, s.Bs, s.activation, **kw)
             why = str((getattr(p, "stats", None) or {}).get("budget", ""))
+            if exact and stop_above is not None:
+                self.resume_head = (getattr(p, "stats", None) or {}).get("stopped_at_head")
             if "meet at one vertex" in why:
                 self.max_faces = 0  # too degenerate for the enumeration: do not try again
         spec = float(np.linalg.norm(That, 2)) * self.spec * (1 + 1e-12)
