@@ -20,6 +20,8 @@ Imposed literally it leaves the SDP without a strictly feasible point and Clarab
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from covcone.activations import require_homogeneous
@@ -39,8 +41,6 @@ def lifted_resources(N: int) -> tuple[float, float]:
 def available_memory() -> float | None:
     """Bytes of physical memory available now (None where the platform does not say)."""
     try:
-        import os
-
         return float(os.sysconf("SC_AVPHYS_PAGES")) * float(os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
         return None

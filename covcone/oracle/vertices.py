@@ -83,7 +83,9 @@ class StoppedEarly(BudgetExceeded):
     """The enumeration stopped because it found a value above ``stop_above`` (not exact);
     ``head``: where it stopped (a later call may start there: ``start_head``)."""
 
-    head = None
+    def __init__(self, message, head):
+        super().__init__(message)
+        self.head = head
 
 
 class Planes:
@@ -575,24 +577,20 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     deg_tables = {}
     small_degree = _SMALL_DEGREE if kernel is None else _SMALL_DEGREE_COMPILED
 
-    def check_budget():
+    def check_budget(head):
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             raise BudgetExceeded(f"time limit {time_limit:g} s reached after {stats['vertices']} vertices")
         if max_faces is not None and stats["forms"] > max_faces:
             raise BudgetExceeded(f"face budget {max_faces:g} exceeded")
         if stop_above is not None and pool.best > stop_above**2:
-            exc = StoppedEarly(f"a value {np.sqrt(pool.best):.6g} above {stop_above:.6g} found after "
-                               f"{stats['vertices']} vertices")
-            exc.head = head_now[0]
-            raise exc
+            raise StoppedEarly(f"a value {np.sqrt(pool.best):.6g} above {stop_above:.6g} found after "
+                               f"{stats['vertices']} vertices", head)
 
     order = list(range(r - 3, H - 1)) if heads is None else list(heads)
     if start_head is not None and heads is None and order:  # a rotation: every head still once
         cut = int(np.searchsorted(order, int(start_head)))
         order = order[cut:] + order[:cut]
-    head_now = [None]
     for m in order:  # the largest index of the first r − 2 planes
-        head_now[0] = m
         js = np.arange(m + 1, H)
         if r == 3:
             firsts = np.zeros((1, 0), dtype=int)
@@ -602,7 +600,7 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
         Sp_all = np.column_stack([firsts, np.full(firsts.shape[0], m)])
         step = max(1, chunk // js.size)
         for s0 in range(0, Sp_all.shape[0], step):
-            check_budget()
+            check_budget(m)
             Sp = Sp_all[s0 : s0 + step]
             # 2-D null space of the first r − 2 normals, then the vertex on each further plane j
             _, sv, Vt = np.linalg.svd(n[Sp], full_matrices=True)  # n[Sp]: (c, r−2, r)
