@@ -15,6 +15,7 @@ bias; ``pip install --no-deps pyscnn``), both measured in the same run (covcone'
 
     python benchmarks/bench_rank.py --quick    # smaller sizes and limits (≈ 2–5 min)
     python benchmarks/bench_rank.py            # the targets above (long)
+    python benchmarks/bench_rank.py --case diabetes --out diabetes.json   # one case
 """
 from __future__ import annotations
 
@@ -68,6 +69,8 @@ def cases(quick: bool):
 def main(argv=None):
     p = base_parser(__doc__, __file__)
     p.add_argument("--torch-seeds", type=int, default=5)
+    p.add_argument("--case", default=None, help="run only the cases whose name contains this text "
+                   "(e.g. 'diabetes', 'tight')")
     args = p.parse_args(argv)
     import covcone
 
@@ -75,6 +78,8 @@ def main(argv=None):
     print_header("bench_rank — depth 2 beyond input rank 3 (ReLU, β = 1, λ = 1e-2, tol 1e-6)", info)
     rows = []
     for name, make, cost, limit in cases(args.quick):
+        if args.case is not None and args.case not in name:
+            continue
         X, Y = make()
         t0 = time.perf_counter()
         res = covcone.solve(X, Y, lam=1e-2, beta=1.0, cost=cost, time_limit=limit, rng=args.seed)
@@ -100,6 +105,9 @@ def main(argv=None):
               f"{res.lower_from}", flush=True)
         if not res.certified:
             print(f"    stops: {res.message}; oracle {res.extra.get('oracle', {}).get('method')}", flush=True)
+    if args.case is not None and args.case not in "tight example":
+        write_json(args.out or default_out(__file__, args.quick), {"machine": info, "rows": rows})
+        return
     X, Y = covcone.tight_example(10 if args.quick else 20)
     t0 = time.perf_counter()
     res = covcone.solve(X, Y, cost="interpolate", beta=0.0, time_limit=120 if args.quick else 600)

@@ -48,7 +48,8 @@ class LowerBound(str, enum.Enum):
     SPECTRAL = "spectral dual"
     #: a dual point of the cell SDP, re-evaluated in float64 by covcone's dual function
     CELLS_SDP = "cells SDP dual"
-    #: a dual point of the lifted SDP, re-evaluated in float64 by covcone's dual function
+    #: a dual point of the lifted relaxation's dual program, with its pricing certificate checked in
+    #: float64 (docs/design.md §3.1), re-evaluated by covcone's dual function
     LIFTED_SDP = "lifted SDP dual"
     #: the loss is ≥ 0 (never certifies a positive loss)
     TRIVIAL = "trivial (loss ≥ 0)"

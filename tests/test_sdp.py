@@ -235,17 +235,22 @@ def test_scs_dual_bound():
 
 def test_lifted_program_refuses_what_memory_cannot_hold(monkeypatch):
     """The lifted program grows like N³ in memory (N = 100 was killed at 23 GB): beyond the
-    available memory it is refused by name, and a solve that would use it says why it did not."""
+    available memory it is refused by name.  A solve uses the dual form of the same relaxation
+    (size r + N, not 2N), which has its own guard: it too says why it did not run."""
     import covcone
     import covcone.cones.lifted as lifted
 
-    monkeypatch.setattr(lifted, "available_memory", lambda: 1e7)  # 10 MB (N = 12 needs ≈ 35 MB)
+    monkeypatch.setattr(lifted, "available_memory", lambda: 2.5e7)  # 25 MB: N = 12 needs ≈ 35 MB (≈ 12 MB dual)
     rng = np.random.default_rng(3)
     X, Y = rng.standard_normal((12, 5)), rng.standard_normal((12, 1))
     with pytest.raises(MemoryError, match="cone='lifted' with N = 12 needs"):
         solve_cone_program(X, Y, lam=0.1, beta=1.0, cone="lifted")
     res = covcone.solve(X, Y, lam=0.1, beta=1.0, method="lifted", max_rounds=3)
-    assert "lifted SDP unavailable (cone='lifted' with N = 12 needs" in res.message
+    assert res.lower_from == "lifted SDP dual", res.message  # the dual form fits
     assert res.lower <= res.upper
+    monkeypatch.setattr(lifted, "available_memory", lambda: 1e5)
+    res = covcone.solve(X, Y, lam=0.1, beta=1.0, method="lifted", max_rounds=3)
+    assert "lifted SDP unavailable (the lifted dual program with N = 12 needs" in res.message
+    assert res.lower_from != "lifted SDP dual" and res.lower <= res.upper
     _, seconds = lifted.lifted_resources(200)
     assert seconds > 3600  # at N = 200 the time guard of a solve with a time limit skips it

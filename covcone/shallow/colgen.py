@@ -68,6 +68,13 @@ class _Run:
         self.solver_status = "optimal"
         self.notes = []
         self.oracle_info = {}
+        # seconds kept from the loop for the lifted dual program (run after it, when no exact oracle)
+        self.reserved = 0.0
+        if self.lifted_planned() and time_limit is not None:
+            from .lifted_dual import lifted_dual_resources
+
+            need = 1.25 * lifted_dual_resources(setup.N)[1]
+            self.reserved = need if need <= 0.5 * time_limit else 0.0
         if linear_bounds:
             self.offer_lower(linear_dual_bound(setup), LowerBound.SPECTRAL)
 
@@ -76,14 +83,20 @@ class _Run:
         return time.perf_counter() - self.t_start
 
     def time_left(self):
-        return None if self.time_limit is None else self.time_limit - self.elapsed()
+        """Seconds left for the phase running now (the loop's time excludes ``reserved``)."""
+        return None if self.time_limit is None else self.time_limit - self.reserved - self.elapsed()
 
     def out_of_time(self) -> bool:
-        return self.time_limit is not None and self.elapsed() > self.time_limit
+        return self.time_limit is not None and self.time_left() < 0
 
     def offer_lower(self, value: float, source: LowerBound):
         if np.isfinite(value) and value > self.lower:
             self.lower, self.lower_from = float(value), source
+
+    def lifted_planned(self) -> bool:
+        """True when the lifted dual program is to run after the loop (no exact oracle)."""
+        return not self.exact and (self.method == "lifted" or (self.method != "heuristic"
+                                                                and self.setup.N <= self.opts.lifted_max_n))
 
     def lower_user(self) -> float:
         return self.setup.to_user(self.lower) if np.isfinite(self.lower) else self.lower
@@ -403,41 +416,35 @@ def _polished_columns(run: _Run, C, V) -> np.ndarray:
     return columns_from_network(s.X, cand)
 
 
-def _sdp_point_bound(run: _Run) -> None:
-    """The lifted SDP as a source of a dual point: its Θ is re-evaluated by :func:`internal_bound`
-    with a proven pricing bound (the SDP's own objective is never used as a bound)."""
-    from ..sdp import solve_cone_program
-
-    from ..cones.lifted import lifted_resources
+def _lifted_bound(run: _Run) -> None:
+    """The lifted relaxation's dual point with its pricing certificate (:mod:`.lifted_dual`): the
+    bound is ``max_t D(tΘ̂)`` with the float64 ``m̄`` of the certificate (the program's own value is
+    never used)."""
+    from .lifted_dual import certified_pricing_bound, lifted_dual_point, lifted_dual_resources
 
     s = run.setup
-    _, seconds = lifted_resources(s.N)
+    _, seconds = lifted_dual_resources(s.N)
     left = run.time_left()
     if left is not None and seconds > left:
         run.notes.append(f"lifted SDP skipped: ≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left")
         return
+    if run.verbose:  # the solver's iterations are the progress output of this phase
+        print(f"covcone depth-2: lifted dual program, N = {s.N}, rank {s.r} (≈ {seconds:.0f} s expected)", flush=True)
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InaccurateSolutionWarning)
-            Yarg = np.argmax(s.Y, axis=1) if s.cost == "cross_entropy" else s.Y
-            lifted = solve_cone_program(s.X, Yarg, activation=s.activation, lam=s.lam, beta=s.beta, cost=s.cost,
-                                        cone="lifted", solver=run.solver)
+            warnings.simplefilter("ignore")
+            Theta, cert, status = lifted_dual_point(s, solver=run.solver, verbose=run.verbose)
     except (ImportError, SolverError, ValueError, MemoryError) as exc:
         run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:160]})")
         return
     finally:
         run.timings["lifted"] = time.perf_counter() - t0
-    if lifted.Theta is None:
-        run.notes.append("the lifted SDP returned no dual point")
-        return
-    Theta = lifted.Theta / s.sY  # internal units (only the direction matters to the bound)
-    step = run.pricing.round(Theta, 3, threshold=run.threshold, time_left=run.time_left(),
-                             anytime_budget=run.anytime_budget())
-    before = run.lower
-    run.bound_from(Theta, step)
-    if run.lower > before and run.lower_from is not LowerBound.EXACT_ORACLE:
-        run.lower_from = LowerBound.LIFTED_SDP
+    m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
+    lb, _ = internal_bound(s, Theta, m_bar)
+    if status != "optimal":
+        run.notes.append(f"lifted SDP: solver status {status} (its point is still checked in float64)")
+    run.offer_lower(lb, LowerBound.LIFTED_SDP)
 
 
 def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, activation=None, lam=None, beta=None,
@@ -496,9 +503,10 @@ def _solve(problem, setup, opts, *, method, tol, atol, solver, solver_opts, time
     net, upper = recover(setup, Cb, Vb, c0b, lower_user=run.lower_user(), rtol=tol, atol=atol, solver=run.solver,
                          solver_opts=run.solver_opts, deadline=deadline, active_set=run.active_set)
     run.timings["recovery"] = time.perf_counter() - t0
-    if not run.exact and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol) and not run.out_of_time():
-        if method == "lifted" or (method != "heuristic" and setup.N <= opts.lifted_max_n):
-            _sdp_point_bound(run)
+    run.reserved = 0.0  # the loop is over: what it left is the lifted program's
+    if run.lifted_planned() and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol) \
+            and not run.out_of_time():
+        _lifted_bound(run)
     if not run.exact and run.lower <= 0.0 and run.lower_from is not LowerBound.EXACT_ORACLE:
         run.lower, run.lower_from = 0.0, LowerBound.TRIVIAL
     run.timings["total"] = run.elapsed()
