@@ -121,3 +121,14 @@ def test_solve_at_high_rank_uses_it_and_stays_below_trained_networks(seed, d, N)
     assert 0.9 * res.upper <= res.lower <= res.upper  # measured 0.975 and 0.999
     trained = local_search(X, Y, ab=(1.0, 0.0), lam=0.05, beta=1.0, width=12, starts=2)
     assert res.lower <= trained.hi * (1 + 1e-9)
+
+
+def test_a_failing_solver_falls_back_to_scs_and_says_so():
+    """OSQP cannot take the program's PSD cone (as Clarabel stalls on some cross-entropy
+    programs): SCS solves it, the status says so, and the checked bound stays valid."""
+    s = _instance(1, 8, 2, 1, "relu")
+    Theta, cert, status = lifted_dual_point(s, solver="OSQP")
+    assert "SCS after OSQP" in status
+    m, _ = reference_max(Theta, s.Bs, s.activation.a, s.activation.b)
+    m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
+    assert m <= m_bar * (1 + 1e-12) and m_bar <= 2 * s.lam_v * 1.01

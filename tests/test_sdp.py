@@ -240,7 +240,7 @@ def test_lifted_program_refuses_what_memory_cannot_hold(monkeypatch):
     import covcone
     import covcone.cones.lifted as lifted
 
-    monkeypatch.setattr(lifted, "available_memory", lambda: 2.5e7)  # 25 MB: N = 12 needs ≈ 35 MB (≈ 12 MB dual)
+    monkeypatch.setattr(lifted, "available_memory", lambda: 4e7)  # 40 MB: N = 12 needs ≈ 35 MB (the dual ≈ 30 MB)
     rng = np.random.default_rng(3)
     X, Y = rng.standard_normal((12, 5)), rng.standard_normal((12, 1))
     with pytest.raises(MemoryError, match="cone='lifted' with N = 12 needs"):

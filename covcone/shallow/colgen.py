@@ -73,7 +73,7 @@ class _Run:
         if self.lifted_planned() and time_limit is not None:
             from .lifted_dual import lifted_dual_resources
 
-            need = 1.25 * lifted_dual_resources(setup.N)[1]
+            need = 1.25 * lifted_dual_resources(setup.N, setup.r, setup.k)[1]
             self.reserved = need if need <= 0.5 * time_limit else 0.0
         if linear_bounds:
             self.offer_lower(linear_dual_bound(setup), LowerBound.SPECTRAL)
@@ -298,7 +298,8 @@ def _loop(run: _Run, C, bar) -> str:
     pattern_from, pattern_idle = None, 0  # the pattern step stops after two steps that did not lower the upper bound
     for it in range(opts.max_rounds):
         if run.out_of_time():
-            return f"time limit of {run.time_limit:g} s reached"
+            kept = f", {run.reserved:.0f} s of it kept for the lifted dual program" if run.reserved > 0 else ""
+            return f"time limit of {run.time_limit:g} s reached{kept}"
         try:
             S, V, c0, Theta, upper = _master_step(run, C, warm)
         except SolverError as exc:
@@ -423,7 +424,7 @@ def _lifted_bound(run: _Run) -> None:
     from .lifted_dual import certified_pricing_bound, lifted_dual_point, lifted_dual_resources
 
     s = run.setup
-    _, seconds = lifted_dual_resources(s.N)
+    _, seconds = lifted_dual_resources(s.N, s.r, s.k)
     left = run.time_left()
     if left is not None and seconds > left:
         run.notes.append(f"lifted SDP skipped: ≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left")
@@ -434,7 +435,7 @@ def _lifted_bound(run: _Run) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            Theta, cert, status = lifted_dual_point(s, solver=run.solver, verbose=run.verbose)
+            Theta, cert, status = lifted_dual_point(s, solver=run.solver, verbose=run.verbose, time_limit=left)
     except (ImportError, SolverError, ValueError, MemoryError) as exc:
         run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:160]})")
         return
@@ -443,7 +444,7 @@ def _lifted_bound(run: _Run) -> None:
     m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
     lb, _ = internal_bound(s, Theta, m_bar)
     if status != "optimal":
-        run.notes.append(f"lifted SDP: solver status {status} (its point is still checked in float64)")
+        run.notes.append(f"lifted SDP: solver status {status[:200]} (its point is checked in float64)")
     run.offer_lower(lb, LowerBound.LIFTED_SDP)
 
 

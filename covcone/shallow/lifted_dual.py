@@ -36,6 +36,7 @@ reported is ``max_t D(tΘ̂)`` with the float64 ``m̄`` of :func:`certified_pric
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,12 +47,13 @@ __all__ = ["PricingCertificate", "certified_pricing_bound", "lifted_dual_point",
 _PAD = 1e-10
 
 
-def lifted_dual_resources(N: int) -> tuple[float, float]:
-    """Rough peak memory (bytes) and seconds of :func:`lifted_dual_point` with N points (cvxpy +
-    Clarabel, 2 cores), from measurements at N = 40, 70, 100 (0.28, 0.81, 2.4 GB; 8, 48, ≈ 200 s):
-    ``2.5 GB·(N/100)^2.5`` and ``8 s·(N/40)^3.5``."""
-    n = max(int(N), 1)
-    return 2.5e9 * (n / 100.0) ** 2.5, 8.0 * (n / 40.0) ** 3.5
+def lifted_dual_resources(N: int, r: int = 11, k: int = 1) -> tuple[float, float]:
+    """Rough peak memory (bytes) and seconds of :func:`lifted_dual_point` with N points, input rank
+    r and k outputs (cvxpy + Clarabel, 2 cores).  The program's matrix has size ``n = r + N + k``;
+    measured at n = 52, 82, 112 (0.28, 0.81, 2.4–2.9 GB; 8, 48, 120–230 s, the last under load):
+    ``2.5 GB·(n/112)^2.5`` and ``10 s·(n/52)^3.5``."""
+    n = max(int(N) + int(r) + int(k), 1)
+    return 2.5e9 * (n / 112.0) ** 2.5, 10.0 * (n / 52.0) ** 3.5
 
 
 @dataclass(frozen=True)
@@ -130,14 +132,15 @@ def certified_pricing_bound(cert: PricingCertificate, Theta: np.ndarray, B: np.n
     return float(cert.scale * np.sqrt(max(m2, 0.0)) * (1 + 1e-12))
 
 
-def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False):
+def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False, time_limit: float | None = None):
     r"""Solve the joint program of the module docstring for the depth-2 problem ``setup``
     (internal units).
 
     Returns ``(Theta, certificate, status)``: the dual direction (N×k, internal units), its
     multipliers (:class:`PricingCertificate`) and the solver's status.  Raises ``SolverError`` when
     the solver fails, ``MemoryError`` (naming N and the GB) when :func:`lifted_dual_resources`
-    exceeds 80 % of the available memory.  Neither the program's value nor its feasibility is
+    exceeds 80 % of the available memory.  ``time_limit`` (seconds, all solvers together) is
+    passed to Clarabel and SCS.  Neither the program's value nor its feasibility is
     trusted: the caller bounds ``m(Θ)`` with :func:`certified_pricing_bound`."""
     import cvxpy as cp
 
@@ -147,7 +150,7 @@ def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False)
 
     B, N, k = setup.Bs, setup.N, setup.k
     r = B.shape[0]
-    need, _ = lifted_dual_resources(N)
+    need, _ = lifted_dual_resources(N, r, k)
     avail = available_memory()
     if avail is not None and need > 0.8 * avail:
         raise MemoryError(f"the lifted dual program with N = {N} needs ≈ {need / 1e9:.1f} GB, "
@@ -180,12 +183,31 @@ def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False)
         D = cp.sum(cp.entr(Q)) / N
         cons.append(cp.sum(Theta, axis=1) == 0)
     prob = cp.Problem(cp.Maximize(D - bias), cons)
-    try:
-        prob.solve(solver=solver, verbose=verbose)
-    except cp.error.SolverError as exc:
-        raise SolverError(f"the lifted dual program failed in {solver}: {str(exc).splitlines()[0]}") from exc
-    if Phi.value is None or y0.value is None:
-        raise SolverError(f"the lifted dual program returned no point (status {prob.status})")
+    # Clarabel stalls on some cross-entropy programs (exponential and PSD cones together:
+    # "InsufficientProgress" on wine, N = 30); SCS then gives a point (its accuracy only weakens the
+    # checked bound)
+    solvers = [solver] + (["SCS"] if solver != "SCS" else [])
+    failures = []
+    t_end = None if time_limit is None else time.perf_counter() + float(time_limit)
+    for name in solvers:
+        opts = {}
+        if t_end is not None:
+            left = t_end - time.perf_counter()
+            if left <= 1.0:
+                failures.append(f"{name}: no time left")
+                continue
+            opts = {"CLARABEL": {"time_limit": left}, "SCS": {"time_limit_secs": left}}.get(name, {})
+        try:
+            prob.solve(solver=name, verbose=verbose, **opts)
+        except cp.error.SolverError as exc:
+            failures.append(f"{name}: {str(exc).splitlines()[0]}")
+            continue
+        if Phi.value is not None and y0.value is not None:
+            break
+        failures.append(f"{name}: status {prob.status}")
+    else:
+        raise SolverError("the lifted dual program failed (" + "; ".join(failures) + ")")
     cert = PricingCertificate(float(y0.value), float(yT.value), np.asarray(Luu.value), np.asarray(Lvv.value),
                               np.asarray(Luv.value), scale=thr)
-    return thr * np.asarray(Phi.value), cert, str(prob.status)
+    status = str(prob.status) + (f" ({name} after {'; '.join(failures)})" if failures else "")
+    return thr * np.asarray(Phi.value), cert, status
