@@ -88,10 +88,12 @@ def solve(
         ``auto``/``generators``: column generation with the exact pricing oracle when its
         enumeration is affordable (input rank ≤ 3, N ≤ 13, or the arrangement's vertices within
         budget), else a heuristic oracle for the network and the anytime branch and bound (and,
-        for N ≤ ``lifted_max_n``, the lifted SDP) for the lower bound.  ``heuristic``: column
-        generation with the heuristic oracle only (fast; the lower bound is the spectral one).
-        ``cells``: the exact cell SDP (input rank ≤ 3), a cross-check.  ``lifted``: the lifted
-        DNN relaxation (a lower bound only).
+        for N ≤ ``lifted_max_n`` (120), the lifted relaxation's dual point with a float64-checked
+        certificate of its pricing value, docs/design.md §3.1) for the lower bound.
+        ``heuristic``: column generation with the heuristic oracle only (fast; the lower bound is
+        the spectral one).  ``cells``: the exact cell SDP (input rank ≤ 3), a cross-check.
+        ``lifted``: column generation with the heuristic oracle, then that lifted dual point at
+        any N (a lower bound only, no certificate of optimality expected).
     tol : float
         Relative tolerance ``rtol`` of the certificate: certified iff
         ``upper − lower ≤ tol·|upper| + atol`` (docs/design.md §4).
