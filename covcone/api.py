@@ -93,7 +93,7 @@ def solve(
         ``heuristic``: column generation with the heuristic oracle only (fast; the lower bound is
         the spectral one).  ``cells``: the exact cell SDP (input rank ≤ 3), a cross-check.
         ``lifted``: column generation with the heuristic oracle, then that lifted dual point at
-        any N (a lower bound only, no certificate of optimality expected).
+        any N (it certifies only where the relaxation is tight, e.g. the N²/4 example).
     tol : float
         Relative tolerance ``rtol`` of the certificate: certified iff
         ``upper − lower ≤ tol·|upper| + atol`` (docs/design.md §4).
