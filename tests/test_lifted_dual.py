@@ -103,7 +103,7 @@ def test_below_the_certified_optimum(cost):
     Theta, cert, _ = lifted_dual_point(s)
     lb, _ = internal_bound(s, Theta, certified_pricing_bound(cert, Theta, s.Bs, s.activation))
     assert s.to_user(lb) <= exact.upper * (1 + 1e-7)
-    assert s.to_user(lb) >= 0.5 * exact.upper  # a bound that means something (measured 0.81 MSE, 0.98 CE)
+    assert s.to_user(lb) >= 0.5 * exact.upper  # a bound that means something (measured 0.81 MSE, 0.95 CE)
 
 
 @pytest.mark.parametrize("seed,d,N", [(1, 7, 40), (2, 10, 24)])
