@@ -237,7 +237,7 @@ def solve_cone_program(
     import cvxpy as cp
 
     from covcone.cones.cells import CellCone
-    from covcone.cones.lifted import LiftedCone, available_memory, lifted_resources
+    from covcone.cones.lifted import LiftedCone, lifted_resources, require_memory
 
     act, X, Yt, labels, k, lam, beta = _check_args(X, Y, activation, lam, beta, cost, cone, cells)
     N = X.shape[0]
@@ -267,11 +267,8 @@ def solve_cone_program(
         cons.append(cc.K_sigma_upper == cp.vec(Ks_minus_bias, order="C")[up])
         reg = cp.trace(cc.c_matrix())
     else:
-        need, _ = lifted_resources(N)
-        avail = available_memory()
-        if avail is not None and need > 0.8 * avail:
-            raise MemoryError(f"cone='lifted' with N = {N} needs ≈ {need / 1e9:.1f} GB (≈ 1.3 GB·(N/40)³), "
-                              f"more than the {avail / 1e9:.1f} GB available: use fewer points or cone='cells'")
+        require_memory(lifted_resources(N)[0], f"cone='lifted' with N = {N}", " (≈ 1.3 GB·(N/40)³)",
+                       ": use fewer points or cone='cells'")
         cc = LiftedCone(N, act, range_basis=Vt[:r].T if r < N else None)
         cons = cc.constraints(None, None)
         cons.append(cc.K_sigma == Ks_minus_bias)

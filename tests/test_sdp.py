@@ -253,4 +253,4 @@ def test_lifted_program_refuses_what_memory_cannot_hold(monkeypatch):
     assert "lifted SDP unavailable (the lifted dual program with N = 12 needs" in res.message
     assert res.lower_from != "lifted SDP dual" and res.lower <= res.upper
     _, seconds = lifted.lifted_resources(200)
-    assert seconds > 3600  # at N = 200 the time guard of a solve with a time limit skips it
+    assert seconds > 3600  # the primal program at N = 200 (solve uses the dual form, shallow/lifted_dual.py)

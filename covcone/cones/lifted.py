@@ -26,7 +26,7 @@ import numpy as np
 
 from covcone.activations import require_homogeneous
 
-__all__ = ["LiftedCone", "range_complement", "lifted_resources"]
+__all__ = ["LiftedCone", "range_complement", "lifted_resources", "require_memory"]
 
 
 def lifted_resources(N: int) -> tuple[float, float]:
@@ -44,6 +44,16 @@ def available_memory() -> float | None:
         return float(os.sysconf("SC_AVPHYS_PAGES")) * float(os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def require_memory(need: float, what: str, how: str = "", hint: str = "") -> None:
+    """Raise ``MemoryError`` naming ``what`` and the GB (``how``: the estimate's formula, ``hint``:
+    what to do) when ``need`` bytes exceed 80 % of the available memory (nothing where the
+    platform does not say)."""
+    avail = available_memory()
+    if avail is not None and need > 0.8 * avail:
+        raise MemoryError(f"{what} needs ≈ {need / 1e9:.2g} GB{how}, more than the {avail / 1e9:.2g} GB "
+                          f"available{hint}")
 
 
 def range_complement(basis, N, *, tol=1e-10):

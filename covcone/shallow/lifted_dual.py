@@ -72,9 +72,21 @@ class PricingCertificate:
     scale: float = 1.0
 
 
-def _features_map(B, Phi, a, b):
-    """``SᵀΦ`` ((r+N)×k) with ``S = [bBᵀ, (a−b)I]``."""
-    return np.vstack([b * (B @ Phi), (a - b) * Phi])
+def _certificate_blocks(B, y0, yT, Luu, Lvv, Luv):
+    """The blocks ``(Z̃_cc, Z̃_cu, Z̃_uu)`` of ``Z̃ = y₀E_cc + y_T I − A*(Λ)`` (module docstring;
+    ``E = [−Bᵀ, I]``, ``F = [0, I]``), for numpy arrays (the float64 check) and cvxpy expressions
+    (the program) alike."""
+    r, N = B.shape
+    BL = B @ Lvv
+    Zcc = (y0 + yT) * np.eye(r) - BL @ B.T
+    Zcu = BL + 0.5 * (B @ Luv.T)
+    Zuu = yT * np.eye(N) - Luu - Lvv - 0.5 * (Luv + Luv.T)
+    return Zcc, Zcu, Zuu
+
+
+def _features_map(B, Phi, a, b, stack=np.vstack):
+    """``SᵀΦ`` ((r+N)×k) with ``S = [bBᵀ, (a−b)I]`` (``stack``: ``cp.vstack`` for expressions)."""
+    return stack([b * (B @ Phi), (a - b) * Phi])
 
 
 def certified_pricing_bound(cert: PricingCertificate, Theta: np.ndarray, B: np.ndarray, activation) -> float:
@@ -98,7 +110,7 @@ def certified_pricing_bound(cert: PricingCertificate, Theta: np.ndarray, B: np.n
     """
     Theta = np.asarray(Theta, dtype=float)
     B = np.asarray(B, dtype=float)
-    r, N = B.shape
+    N = B.shape[1]
     if Theta.ndim != 2 or Theta.shape[0] != N:
         raise ValueError(f"Theta: expected shape ({N}, k), got {Theta.shape}")
     if not (np.isfinite(cert.scale) and cert.scale > 0):
@@ -114,11 +126,7 @@ def certified_pricing_bound(cert: PricingCertificate, Theta: np.ndarray, B: np.n
     y0 = float(cert.y0)
     if not all(np.all(np.isfinite(x)) for x in (Luu, Lvv, Luv, y0, yT, Phi)):
         return float("inf")
-    # Z̃ = y₀E_cc + y_T I − A*(Λ), written by blocks (E = [−Bᵀ, I], F = [0, I])
-    BL = B @ Lvv
-    Zcc = (y0 + yT) * np.eye(r) - BL @ B.T
-    Zcu = BL + 0.5 * (B @ Luv.T)
-    Zuu = yT * np.eye(N) - Luu - Lvv - 0.5 * (Luv + Luv.T)
+    Zcc, Zcu, Zuu = _certificate_blocks(B, y0, yT, Luu, Lvv, Luv)
     Z = np.block([[Zcc, Zcu], [Zcu.T, Zuu]])
     SP = _features_map(B, Phi, a, b)
     Z -= SP @ SP.T
@@ -145,17 +153,13 @@ def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False,
     trusted: the caller bounds ``m(Θ)`` with :func:`certified_pricing_bound`."""
     import cvxpy as cp
 
-    from ..cones.lifted import available_memory
+    from ..cones.lifted import require_memory
     from ..costs import one_hot
     from ..exceptions import SolverError
 
     B, N, k = setup.Bs, setup.N, setup.k
     r = B.shape[0]
-    need, _ = lifted_dual_resources(N, r, k)
-    avail = available_memory()
-    if avail is not None and need > 0.8 * avail:
-        raise MemoryError(f"the lifted dual program with N = {N} needs ≈ {need / 1e9:.1f} GB, "
-                          f"{avail / 1e9:.1f} GB available")
+    require_memory(lifted_dual_resources(N, r, k)[0], f"the lifted dual program with N = {N}")
     a, b = float(setup.activation.a), float(setup.activation.b)
     thr = 2.0 * setup.lam_v
     T = 1.0 + float(np.linalg.norm(B, 2)) ** 2
@@ -164,11 +168,8 @@ def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False,
     Luu = cp.Variable((N, N), symmetric=True)
     Lvv = cp.Variable((N, N), symmetric=True)
     Luv = cp.Variable((N, N))
-    BL = B @ Lvv
-    Zcc = (y0 + yT) * np.eye(r) - BL @ B.T
-    Zcu = BL + 0.5 * (B @ Luv.T)
-    Zuu = yT * np.eye(N) - Luu - Lvv - 0.5 * (Luv + Luv.T)
-    SP = cp.vstack([b * (B @ Phi), (a - b) * Phi]) if b != 0 else cp.vstack([np.zeros((r, k)), (a - b) * Phi])
+    Zcc, Zcu, Zuu = _certificate_blocks(B, y0, yT, Luu, Lvv, Luv)
+    SP = _features_map(B, Phi, a, b, stack=cp.vstack)
     M = cp.bmat([[Zcc, Zcu, SP[:r]], [Zcu.T, Zuu, SP[r:]], [SP[:r].T, SP[r:].T, np.eye(k)]])
     cons = [0.5 * (M + M.T) >> 0, y0 + T * yT <= 1, Luu >= 0, Lvv >= 0,
             cp.multiply(1.0 - np.eye(N), Luv) >= 0]

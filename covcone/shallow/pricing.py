@@ -90,9 +90,10 @@ class Pricing:
             if exact and self.max_faces is not None:
                 kw["max_faces"] = self.max_faces
             p = self._mgn(That, s.Bs, s.activation, **kw)
-            why = str((getattr(p, "stats", None) or {}).get("budget", ""))
+            stats = getattr(p, "stats", None) or {}
+            why = str(stats.get("budget", ""))
             if exact and stop_above is not None:
-                self.resume_head = (getattr(p, "stats", None) or {}).get("stopped_at_head")
+                self.resume_head = stats.get("stopped_at_head")
             if "meet at one vertex" in why:
                 self.max_faces = 0  # too degenerate for the enumeration: do not try again
         spec = float(np.linalg.norm(That, 2)) * self.spec * (1 + 1e-12)
