@@ -89,7 +89,8 @@ def solve(
         enumeration is affordable (input rank ≤ 3, N ≤ 13, or the arrangement's vertices within
         budget), else a heuristic oracle for the network and the anytime branch and bound (and,
         for N ≤ ``lifted_max_n`` (120), the lifted relaxation's dual point with a float64-checked
-        certificate of its pricing value, docs/design.md §3.1) for the lower bound.
+        certificate of its pricing value, docs/design.md §3.1; beyond, or when the time limit
+        leaves no room for it, the same on random groups of samples, §4.3) for the lower bound.
         ``heuristic``: column generation with the heuristic oracle only (fast; the lower bound is
         the spectral one).  ``cells``: the exact cell SDP (input rank ≤ 3), a cross-check.
         ``lifted``: column generation with the heuristic oracle, then that lifted dual point at
@@ -107,7 +108,8 @@ def solve(
         Show a progress bar.
     **options
         Solver-specific options: ``max_rounds``, ``n_add`` (columns per round),
-        ``lifted_max_n`` (largest N for the lifted bound), ``init_columns`` (warm start, depth 2),
+        ``lifted_max_n`` (largest N for the lifted bound on the whole problem, and largest group;
+        0: no lifted bound), ``init_columns`` (warm start, depth 2),
         ``client`` (a dask.distributed client: the exact 3^N pricing enumeration runs in chunks on
         its workers, depth 2);
         for depth ≥ 3 also ``init`` (a Network, "linear", "random", "gradient", "auto"), ``restarts``,

@@ -49,7 +49,10 @@ class ShallowOptions:
         Largest N for which the lifted relaxation's dual program (a dual point with a certificate
         of its pricing value, checked in float64) is solved when no exact oracle is affordable
         (0: never).  It takes ≈ 8 s at N = 40 and 2–3 min at N = 100; with a ``time_limit`` that
-        time is kept from the column generation when it is at most half the limit.
+        time is kept from the column generation when it is at most half the limit.  Beyond it
+        (or when the time left is too short, or the program fails) the program runs on random
+        groups of at most ``lifted_max_n`` samples (docs/design.md §4.3), with 40 % of a
+        ``time_limit`` kept for them when they fit in it.
     init_columns : ndarray (m, r) or None
         Warm start: unit input weights in the whitened input basis (e.g. a trained network's
         neurons, :func:`covcone.shallow.columns_from_network`).

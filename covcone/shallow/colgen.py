@@ -71,10 +71,7 @@ class _Run:
         # seconds kept from the loop for the lifted dual program (run after it, when no exact oracle)
         self.reserved = 0.0
         if self.lifted_planned() and time_limit is not None:
-            from .lifted_dual import lifted_dual_resources
-
-            need = 1.25 * lifted_dual_resources(setup.N, setup.r, setup.k)[1]
-            self.reserved = need if need <= 0.5 * time_limit else 0.0
+            self.reserved = self._lifted_reserve(time_limit)
         if linear_bounds:
             self.offer_lower(linear_dual_bound(setup), LowerBound.SPECTRAL)
 
@@ -94,9 +91,30 @@ class _Run:
             self.lower, self.lower_from = float(value), source
 
     def lifted_planned(self) -> bool:
-        """True when the lifted dual program is to run after the loop (no exact oracle)."""
+        """True when the lifted dual program is to run after the loop (no exact oracle): on the
+        whole problem (N ≤ ``lifted_max_n``) or on groups of samples (:mod:`.partition`)."""
         return not self.exact and (self.method == "lifted" or (self.method != "heuristic"
-                                                                and self.setup.N <= self.opts.lifted_max_n))
+                                                                and self.opts.lifted_max_n > 0))
+
+    def whole_lifted(self) -> bool:
+        """True when the lifted dual program may run on the whole problem."""
+        return self.setup.N <= self.opts.lifted_max_n or self.method == "lifted"
+
+    def _lifted_reserve(self, limit: float) -> float:
+        """Seconds kept from the loop: 1.25× the whole program's expected time when that is at most
+        half the limit; else 40 % of the limit when groups of samples fit in it; else none."""
+        from .lifted_dual import lifted_dual_resources
+        from .partition import partition_size
+
+        s = self.setup
+        if self.whole_lifted():
+            need = 1.25 * lifted_dual_resources(s.N, s.r, s.k)[1]
+            if need <= 0.5 * limit:
+                return need
+        if s.cost != "interpolate" and partition_size(s.N, s.r, s.k, 0.4 * limit / 1.25,
+                                                      self.opts.lifted_max_n) is not None:
+            return 0.4 * limit
+        return 0.0
 
     def lower_user(self) -> float:
         return self.setup.to_user(self.lower) if np.isfinite(self.lower) else self.lower
@@ -418,17 +436,33 @@ def _polished_columns(run: _Run, C, V) -> np.ndarray:
 
 
 def _lifted_bound(run: _Run) -> None:
-    """The lifted relaxation's dual point with its pricing certificate (:mod:`.lifted_dual`): the
-    bound is ``max_t D(tΘ̂)`` with the float64 ``m̄`` of the certificate (the program's own value is
-    never used)."""
-    from .lifted_dual import certified_pricing_bound, lifted_dual_point, lifted_dual_resources
+    """The lifted relaxation's bound after the loop: its dual program on the whole problem when it
+    is allowed and fits the time left (:func:`_whole_lifted_bound`), else — or when it fails — on
+    random groups of samples (:func:`_partition_lifted_bound`).  Every skip leaves a note."""
+    from .lifted_dual import lifted_dual_resources
 
     s = run.setup
-    _, seconds = lifted_dual_resources(s.N, s.r, s.k)
     left = run.time_left()
-    if left is not None and seconds > left:
-        run.notes.append(f"lifted SDP skipped: ≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left")
-        return
+    if run.whole_lifted():
+        seconds = lifted_dual_resources(s.N, s.r, s.k)[1]
+        if left is None or seconds <= left:
+            if _whole_lifted_bound(run, seconds, left):
+                return
+            why = "the whole program failed"
+        else:
+            why = f"≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left"
+    else:
+        why = f"N = {s.N} > lifted_max_n = {run.opts.lifted_max_n}"
+    _partition_lifted_bound(run, why)
+
+
+def _whole_lifted_bound(run: _Run, seconds: float, left) -> bool:
+    """The lifted dual point of the whole problem with its pricing certificate (:mod:`.lifted_dual`):
+    the bound is ``max_t D(tΘ̂)`` with the float64 ``m̄`` of the certificate (the program's own value
+    is never used).  False (with a note) when the program gave no point."""
+    from .lifted_dual import certified_pricing_bound, lifted_dual_point
+
+    s = run.setup
     if run.verbose:  # the solver's iterations are the progress output of this phase
         print(f"covcone depth-2: lifted dual program, N = {s.N}, rank {s.r} (≈ {seconds:.0f} s expected)", flush=True)
     t0 = time.perf_counter()
@@ -438,7 +472,7 @@ def _lifted_bound(run: _Run) -> None:
             Theta, cert, status = lifted_dual_point(s, solver=run.solver, verbose=run.verbose, time_limit=left)
     except (ImportError, SolverError, ValueError, MemoryError) as exc:
         run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:160]})")
-        return
+        return False
     finally:
         run.timings["lifted"] = time.perf_counter() - t0
     m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
@@ -446,6 +480,48 @@ def _lifted_bound(run: _Run) -> None:
     if status != "optimal":
         run.notes.append(f"lifted SDP: solver status {status[:200]} (its point is checked in float64)")
     run.offer_lower(lb, LowerBound.LIFTED_SDP)
+    return True
+
+
+def _partition_lifted_bound(run: _Run, why: str) -> None:
+    """The lifted dual program on random groups of samples, combined (:mod:`.partition`); ``why``
+    says why the whole program did not give the bound.  Without a time limit the phase may take
+    what the whole program would at ``lifted_max_n`` samples (at least a minute)."""
+    from .partition import MIN_GROUP, group_resources, partition_bound, partition_size
+
+    s = run.setup
+    if s.cost == "interpolate" or s.N < 2 * MIN_GROUP or run.opts.lifted_max_n < MIN_GROUP:
+        run.notes.append(f"lifted SDP skipped: {why}")
+        return
+    left = run.time_left()
+    budget = max(60.0, group_resources(run.opts.lifted_max_n, s.r, s.k)[1]) if left is None else max(left, 0.0)
+    size = partition_size(s.N, s.r, s.k, budget, run.opts.lifted_max_n)
+    if size is None:
+        run.notes.append(f"lifted SDP skipped: {why}; groups of {MIN_GROUP} samples would not fit in {budget:.0f} s")
+        return
+    t0 = time.perf_counter()
+    deadline = t0 + budget
+    done = []
+    try:
+        while size is not None:
+            value, info = partition_bound(s.problem, size, rng=run.rng, solver=run.solver, deadline=deadline,
+                                          verbose=run.verbose)
+            run.offer_lower(s.to_internal(value), LowerBound.PARTITION)
+            done.append((value, info))
+            # the estimates are rough (often 2–3× high for small groups): with the measured ratio,
+            # larger groups (a stronger bound) when they fit in what is left
+            expected = info["groups"] * group_resources(info["size"], s.r, s.k)[1]
+            ratio = max(info["seconds"] / expected, 0.1) if info["solved"] == info["groups"] else 1.0
+            left = deadline - time.perf_counter()
+            bigger = partition_size(s.N, s.r, s.k, left / ratio, run.opts.lifted_max_n)
+            size = bigger if bigger is not None and -(-s.N // bigger) < info["groups"] else None  # fewer groups
+    finally:
+        run.timings["lifted"] = run.timings.get("lifted", 0.0) + time.perf_counter() - t0
+    value, info = max(done, key=lambda d: d[0])
+    failed = f"; {len(info['failures'])} failed ({info['failures'][0]})" if info["failures"] else ""
+    run.notes.append(f"lifted SDP on sample groups ({why}): {info['solved']} of {info['groups']} random groups of "
+                     f"≤ {info['size']} samples solved in {info['seconds']:.0f} s{failed}"
+                     + (f" (best of {len(done)} partitions)" if len(done) > 1 else ""))
 
 
 def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, activation=None, lam=None, beta=None,
@@ -505,9 +581,11 @@ def _solve(problem, setup, opts, *, method, tol, atol, solver, solver_opts, time
                          solver_opts=run.solver_opts, deadline=deadline, active_set=run.active_set)
     run.timings["recovery"] = time.perf_counter() - t0
     run.reserved = 0.0  # the loop is over: what it left is the lifted program's
-    if run.lifted_planned() and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol) \
-            and not run.out_of_time():
-        _lifted_bound(run)
+    if run.lifted_planned() and not is_certified(upper, run.lower_user(), run.lower_from, tol, atol):
+        if run.out_of_time():
+            run.notes.append("lifted SDP skipped: no time left after the column generation")
+        else:
+            _lifted_bound(run)
     if not run.exact and run.lower <= 0.0 and run.lower_from is not LowerBound.EXACT_ORACLE:
         run.lower, run.lower_from = 0.0, LowerBound.TRIVIAL
     run.timings["total"] = run.elapsed()
