@@ -109,3 +109,19 @@ def test_solve_uses_it_beyond_lifted_max_n():
     interp = covcone.solve(X[:45], np.sin(X[:45, :2]), cost="interpolate", lifted_max_n=25, oracle_time=1.0,
                            gradient_starts=0, max_rounds=5)
     assert interp.certified or "lifted SDP skipped: N = 45 > lifted_max_n = 25" in interp.message
+
+
+def test_groups_that_finish_early_make_room_for_the_whole_program(monkeypatch):
+    """Estimates 5× too high: the whole program does not seem to fit the time left, the groups
+    run instead, their measured times correct the estimate, and the whole program follows."""
+    import covcone.shallow.lifted_dual as ld
+
+    true = ld.lifted_dual_resources
+    monkeypatch.setattr(ld, "lifted_dual_resources", lambda N, r=11, k=1: (true(N, r, k)[0], 5 * true(N, r, k)[1]))
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((48, 7))
+    Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((48, 1))
+    res = covcone.solve(X, Y, lam=0.05, beta=1.0, oracle_time=1.0, gradient_starts=0, max_rounds=10, time_limit=60)
+    assert "lifted SDP on sample groups (≈" in res.message, res.message
+    assert "then the whole program" in res.message, res.message
+    assert res.lower_from in ("lifted SDP dual", "lifted SDP dual on sample groups") and 0 < res.lower <= res.upper

@@ -453,7 +453,7 @@ def _lifted_bound(run: _Run) -> None:
             why = f"≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left"
     else:
         why = f"N = {s.N} > lifted_max_n = {run.opts.lifted_max_n}"
-    _partition_lifted_bound(run, why)
+    _partition_lifted_bound(run, why, whole_next=run.whole_lifted() and why != "the whole program failed")
 
 
 def _whole_lifted_bound(run: _Run, seconds: float, left) -> bool:
@@ -474,7 +474,7 @@ def _whole_lifted_bound(run: _Run, seconds: float, left) -> bool:
         run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:160]})")
         return False
     finally:
-        run.timings["lifted"] = time.perf_counter() - t0
+        run.timings["lifted"] = run.timings.get("lifted", 0.0) + time.perf_counter() - t0
     m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
     lb, _ = internal_bound(s, Theta, m_bar)
     if status != "optimal":
@@ -483,10 +483,13 @@ def _whole_lifted_bound(run: _Run, seconds: float, left) -> bool:
     return True
 
 
-def _partition_lifted_bound(run: _Run, why: str) -> None:
+def _partition_lifted_bound(run: _Run, why: str, whole_next: bool = False) -> None:
     """The lifted dual program on random groups of samples, combined (:mod:`.partition`); ``why``
     says why the whole program did not give the bound.  Without a time limit the phase may take
-    what the whole program would at ``lifted_max_n`` samples (at least a minute)."""
+    what the whole program would at ``lifted_max_n`` samples (at least a minute).  The groups'
+    measured times correct the estimates: larger groups follow when they fit in what is left,
+    and with ``whole_next`` (it was skipped for time only) the whole program when it fits."""
+    from .lifted_dual import lifted_dual_resources
     from .partition import MIN_GROUP, group_resources, partition_bound, partition_size
 
     s = run.setup
@@ -501,7 +504,7 @@ def _partition_lifted_bound(run: _Run, why: str) -> None:
         return
     t0 = time.perf_counter()
     deadline = t0 + budget
-    done = []
+    done, whole = [], None
     try:
         while size is not None:
             value, info = partition_bound(s.problem, size, rng=run.rng, solver=run.solver, deadline=deadline,
@@ -513,6 +516,9 @@ def _partition_lifted_bound(run: _Run, why: str) -> None:
             expected = info["groups"] * group_resources(info["size"], s.r, s.k)[1]
             ratio = max(info["seconds"] / expected, 0.1) if info["solved"] == info["groups"] else 1.0
             left = deadline - time.perf_counter()
+            if whole_next and lifted_dual_resources(s.N, s.r, s.k)[1] * ratio <= left:
+                whole = lifted_dual_resources(s.N, s.r, s.k)[1]
+                break
             bigger = partition_size(s.N, s.r, s.k, left / ratio, run.opts.lifted_max_n)
             size = bigger if bigger is not None and -(-s.N // bigger) < info["groups"] else None  # fewer groups
     finally:
@@ -521,7 +527,10 @@ def _partition_lifted_bound(run: _Run, why: str) -> None:
     failed = f"; {len(info['failures'])} failed ({info['failures'][0]})" if info["failures"] else ""
     run.notes.append(f"lifted SDP on sample groups ({why}): {info['solved']} of {info['groups']} random groups of "
                      f"≤ {info['size']} samples solved in {info['seconds']:.0f} s{failed}"
-                     + (f" (best of {len(done)} partitions)" if len(done) > 1 else ""))
+                     + (f" (best of {len(done)} partitions)" if len(done) > 1 else "")
+                     + ("; then the whole program, faster than expected" if whole is not None else ""))
+    if whole is not None:
+        _whole_lifted_bound(run, whole, deadline - time.perf_counter())
 
 
 def solve_shallow(problem, Y=None, *, options: ShallowOptions | None = None, activation=None, lam=None, beta=None,
