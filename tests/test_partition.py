@@ -125,3 +125,27 @@ def test_groups_that_finish_early_make_room_for_the_whole_program(monkeypatch):
     assert "lifted SDP on sample groups (≈" in res.message, res.message
     assert "then the whole program" in res.message, res.message
     assert res.lower_from in ("lifted SDP dual", "lifted SDP dual on sample groups") and 0 < res.lower <= res.upper
+
+
+def test_below_the_reference_optimum_on_hunt_instances():
+    """The false-certificate hunt's random tiny instances (all activations, β ∈ {0, 1}, k ≤ 3, MSE
+    and cross-entropy, duplicates, collinear points, X and Y scaled 1e-6…1e6) with groups of ≤ 3
+    samples: the bound never exceeds the optimum bracketed by the independent reference
+    (``lower ≤ hi (1 + 1e-7) + (hi − lo)``, the reference's width as margin)."""
+    from test_hunt import make_instance, ref_for
+
+    checked = 0
+    for seed in range(40):
+        inst = make_instance(seed, max_rank=6, extreme=True, exact_only=True)
+        if inst["cost"] == "interpolate" or inst["d"] == 0:  # (a Problem needs an input column)
+            continue
+        ref = ref_for(inst)
+        if ref is None or not ref.exact or not np.isfinite(ref.hi):
+            continue
+        p = Problem(inst["X"], inst["Y"], activation=inst["spec"], lam=inst["lam"], beta=inst["beta"],
+                    cost=inst["cost"])
+        value, info = partition_bound(p, 3, rng=seed)
+        assert info["groups"] >= 1 and value >= 0.0
+        assert value <= ref.hi * (1 + 1e-7) + (ref.hi - ref.lo), (inst["tag"], value, ref)
+        checked += 1
+    assert checked >= 20, checked
