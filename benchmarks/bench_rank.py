@@ -11,7 +11,7 @@ bias; ``pip install --no-deps pyscnn``), both measured in the same run (covcone'
 * rank 6 (5-D + bias), N = 50 (target ≤ 10 min);
 * rank 11: diabetes (10 standardised features + bias), N = 100 (target: valid lower bound within
   1 % of the upper bound in ≤ 10 min; says where it stops); all 442 samples (beyond the whole
-  lifted program: the bound from groups of samples, docs/design.md §4.3);
+  lifted program: the bound from groups of samples, docs/design.md §4.1);
 * the tight example N = 20 through plain ``solve`` (interpolation, β = 0; target: N² certified).
 
     python benchmarks/bench_rank.py --quick    # smaller sizes and limits (≈ 2–5 min)

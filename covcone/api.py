@@ -90,7 +90,7 @@ def solve(
         budget), else a heuristic oracle for the network and the anytime branch and bound (and,
         for N ≤ ``lifted_max_n`` (120), the lifted relaxation's dual point with a float64-checked
         certificate of its pricing value, docs/design.md §3.1; beyond, or when the time limit
-        leaves no room for it, the same on random groups of samples, §4.3) for the lower bound.
+        leaves no room for it, the same on random groups of samples, §4.1) for the lower bound.
         ``heuristic``: column generation with the heuristic oracle only (fast; the lower bound is
         the spectral one).  ``cells``: the exact cell SDP (input rank ≤ 3), a cross-check.
         ``lifted``: column generation with the heuristic oracle, then that lifted dual point at

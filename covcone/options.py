@@ -51,7 +51,7 @@ class ShallowOptions:
         (0: never).  It takes ≈ 8 s at N = 40 and 2–3 min at N = 100; with a ``time_limit`` that
         time is kept from the column generation when it is at most half the limit.  Beyond it
         (or when the time left is too short, or the program fails) the program runs on random
-        groups of at most ``lifted_max_n`` samples (docs/design.md §4.3), with 40 % of a
+        groups of at most ``lifted_max_n`` samples (docs/design.md §4.1), with 40 % of a
         ``time_limit`` kept for them when they fit in it.
     init_columns : ndarray (m, r) or None
         Warm start: unit input weights in the whitened input basis (e.g. a trained network's

@@ -52,7 +52,7 @@ class LowerBound(str, enum.Enum):
     #: float64 (docs/design.md §3.1), re-evaluated by covcone's dual function
     LIFTED_SDP = "lifted SDP dual"
     #: the lifted dual programs of random groups of samples, combined: P ≥ Σ_g (|G_g|/N)·L_g
-    #: (docs/design.md §4.3)
+    #: (docs/design.md §4.1)
     PARTITION = "lifted SDP dual on sample groups"
     #: the loss is ≥ 0 (never certifies a positive loss)
     TRIVIAL = "trivial (loss ≥ 0)"

@@ -1,5 +1,5 @@
 r"""A lower bound from a partition of the samples: the lifted dual program on groups small enough
-to solve (docs/design.md §4.3).
+to solve (docs/design.md §4.1).
 
 Why.  The lifted dual program (:mod:`.lifted_dual`) has a matrix of size ``r + N + k``: it runs
 up to N ≈ 120 in minutes; beyond that, or when a time limit leaves no room for it, the only
