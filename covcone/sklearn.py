@@ -23,9 +23,9 @@ Both estimators pass every check of :func:`sklearn.utils.estimator_checks.check_
 times on up to 300 points with up to 10 features: there the exact oracle is not affordable, and
 with ``method="auto"`` each fit also solves the lifted relaxation's dual program for a lower
 bound (on all points when N ≤ ``lifted_max_n`` (120), on groups of points beyond; seconds to
-minutes per fit), while a certified fit is not what the checks test.  The defaults keep ``tol=1e-6`` and the solver's own iteration limits;
-the small budget is set only by the test, and the ``ConvergenceWarning`` of those uncertified
-fits is silenced there.  No tag relaxes a check (no ``poor_score``, no ``non_deterministic``).
+minutes per fit), while a certified fit is not what the checks test.  The defaults keep
+``tol=1e-6`` and the solver's own iteration limits; the small budget is set only by the test,
+and the ``ConvergenceWarning`` of those uncertified fits is silenced there.  No tag relaxes a check (no ``poor_score``, no ``non_deterministic``).
 
 Checks that scikit-learn itself skips for environment reasons, not because of covcone:
 

@@ -443,6 +443,7 @@ def _lifted_bound(run: _Run) -> None:
 
     s = run.setup
     left = run.time_left()
+    skipped_for_time = False
     if run.whole_lifted():
         seconds = lifted_dual_resources(s.N, s.r, s.k)[1]
         if left is None or seconds <= left:
@@ -451,32 +452,29 @@ def _lifted_bound(run: _Run) -> None:
             why = "the whole program failed"
         else:
             why = f"≈ {seconds:.0f} s expected at N = {s.N}, {max(left, 0.0):.0f} s left"
+            skipped_for_time = True
     else:
         why = f"N = {s.N} > lifted_max_n = {run.opts.lifted_max_n}"
-    _partition_lifted_bound(run, why, whole_next=run.whole_lifted() and why != "the whole program failed")
+    _partition_lifted_bound(run, why, whole_next=skipped_for_time)
 
 
 def _whole_lifted_bound(run: _Run, seconds: float, left) -> bool:
     """The lifted dual point of the whole problem with its pricing certificate (:mod:`.lifted_dual`):
     the bound is ``max_t D(tΘ̂)`` with the float64 ``m̄`` of the certificate (the program's own value
     is never used).  False (with a note) when the program gave no point."""
-    from .lifted_dual import certified_pricing_bound, lifted_dual_point
+    from .lifted_dual import lifted_bound
 
     s = run.setup
     if run.verbose:  # the solver's iterations are the progress output of this phase
         print(f"covcone depth-2: lifted dual program, N = {s.N}, rank {s.r} (≈ {seconds:.0f} s expected)", flush=True)
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            Theta, cert, status = lifted_dual_point(s, solver=run.solver, verbose=run.verbose, time_limit=left)
+        lb, status = lifted_bound(s, solver=run.solver, verbose=run.verbose, time_limit=left)
     except (ImportError, SolverError, ValueError, MemoryError) as exc:
         run.notes.append(f"lifted SDP unavailable ({str(exc).splitlines()[0][:160]})")
         return False
     finally:
         run.timings["lifted"] = run.timings.get("lifted", 0.0) + time.perf_counter() - t0
-    m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
-    lb, _ = internal_bound(s, Theta, m_bar)
     if status != "optimal":
         run.notes.append(f"lifted SDP: solver status {status[:200]} (its point is checked in float64)")
     run.offer_lower(lb, LowerBound.LIFTED_SDP)
@@ -504,6 +502,7 @@ def _partition_lifted_bound(run: _Run, why: str, whole_next: bool = False) -> No
         return
     t0 = time.perf_counter()
     deadline = t0 + budget
+    whole_seconds = lifted_dual_resources(s.N, s.r, s.k)[1]
     done, whole = [], None
     try:
         while size is not None:
@@ -516,8 +515,8 @@ def _partition_lifted_bound(run: _Run, why: str, whole_next: bool = False) -> No
             expected = info["groups"] * group_resources(info["size"], s.r, s.k)[1]
             ratio = max(info["seconds"] / expected, 0.1) if info["solved"] == info["groups"] else 1.0
             left = deadline - time.perf_counter()
-            if whole_next and lifted_dual_resources(s.N, s.r, s.k)[1] * ratio <= left:
-                whole = lifted_dual_resources(s.N, s.r, s.k)[1]
+            if whole_next and whole_seconds * ratio <= left:
+                whole = whole_seconds
                 break
             bigger = partition_size(s.N, s.r, s.k, left / ratio, run.opts.lifted_max_n)
             size = bigger if bigger is not None and -(-s.N // bigger) < info["groups"] else None  # fewer groups

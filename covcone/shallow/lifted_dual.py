@@ -42,7 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PricingCertificate", "certified_pricing_bound", "lifted_dual_point", "lifted_dual_resources"]
+__all__ = ["PricingCertificate", "certified_pricing_bound", "lifted_bound", "lifted_dual_point",
+           "lifted_dual_resources"]
 
 #: Relative pad on ε for the rounding of Z and of its smallest eigenvalue (n·eps ≈ 1e-13 here).
 _PAD = 1e-10
@@ -215,3 +216,21 @@ def lifted_dual_point(setup, *, solver: str = "CLARABEL", verbose: bool = False,
                               np.asarray(Luv.value), scale=thr)
     status = str(prob.status) + (f" ({name} after {'; '.join(failures)})" if failures else "")
     return thr * np.asarray(Phi.value), cert, status
+
+
+def lifted_bound(setup, *, solver: str = "CLARABEL", verbose: bool = False,
+                 time_limit: float | None = None) -> tuple[float, str]:
+    r"""The bound this module gives the depth-2 problem ``setup``: ``max_t D(tΘ̂)`` (internal
+    units, :func:`covcone.shallow.bounds.internal_bound`) at the dual point of
+    :func:`lifted_dual_point`, with the float64 ``m̄`` of :func:`certified_pricing_bound` — never
+    the program's own value.  Returns ``(bound, solver status)``; the solver's warnings are
+    silenced (an inaccurate point only weakens the bound).  Raises as :func:`lifted_dual_point`."""
+    import warnings
+
+    from .bounds import internal_bound
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Theta, cert, status = lifted_dual_point(setup, solver=solver, verbose=verbose, time_limit=time_limit)
+    m_bar = certified_pricing_bound(cert, Theta, setup.Bs, setup.activation)
+    return internal_bound(setup, Theta, m_bar)[0], status

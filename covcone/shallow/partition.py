@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import numpy as np
 
@@ -97,8 +96,8 @@ def partition_bound(problem, size: int, *, rng=None, solver: str = "CLARABEL", d
     program ran), ``size``, ``failures`` (solver messages) and ``seconds``.
     """
     from ..exceptions import SolverError
-    from .bounds import internal_bound, linear_dual_bound
-    from .lifted_dual import certified_pricing_bound, lifted_dual_point
+    from .bounds import linear_dual_bound
+    from .lifted_dual import lifted_bound
     from .setup import GroupLassoSetup
 
     if problem.cost == "interpolate":
@@ -118,11 +117,7 @@ def partition_bound(problem, size: int, *, rng=None, solver: str = "CLARABEL", d
                 print(f"covcone depth-2: partition bound, group {g + 1}/{M} ({len(idx)} samples, "
                       f"≈ {seconds:.0f} s expected)", flush=True)
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    Theta, cert, _ = lifted_dual_point(s, solver=solver, time_limit=left)
-                m_bar = certified_pricing_bound(cert, Theta, s.Bs, s.activation)
-                lb, _ = internal_bound(s, Theta, m_bar)
+                lb, _ = lifted_bound(s, solver=solver, time_limit=left)
                 if np.isfinite(lb):
                     best = max(best, s.to_user(lb))
                 solved += 1
