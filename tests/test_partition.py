@@ -95,6 +95,13 @@ def test_interpolation_is_refused():
         partition_bound(p, 2)
 
 
+@pytest.mark.parametrize("size", [0, -3, 2.5, True, None])
+def test_a_bad_group_size_is_refused_by_name(size):
+    p = Problem(np.eye(4), np.eye(4)[:, :1], lam=0.1)
+    with pytest.raises(ValueError, match="size: expected an integer"):
+        partition_bound(p, size)
+
+
 def test_solve_uses_it_beyond_lifted_max_n():
     """N = 60 at rank 8 with ``lifted_max_n=25``: the whole program is not allowed, groups of ≤ 25
     samples are; the result names the source and the note says how many groups were solved."""

@@ -96,12 +96,14 @@ def partition_bound(problem, size: int, *, rng=None, solver: str = "CLARABEL", d
     program ran), ``size``, ``failures`` (solver messages) and ``seconds``.
     """
     from ..exceptions import SolverError
+    from ..options import check_positive_int
     from .bounds import linear_dual_bound
     from .lifted_dual import lifted_bound
     from .setup import GroupLassoSetup
 
     if problem.cost == "interpolate":
         raise ValueError("cost: the partition bound needs a loss averaged over the samples, not 'interpolate'")
+    size = check_positive_int(size, "size")
     t0 = time.perf_counter()
     groups = partition_groups(problem.N, size, rng)
     M = len(groups)
