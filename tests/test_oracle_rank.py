@@ -385,19 +385,23 @@ def test_face_signs_are_exactly_the_realised_faces():
 
 
 @pytest.mark.parametrize("walk", ["numba", "numpy"])
-def test_vertices_high_degree_vertex_matches_sign_patterns(monkeypatch, walk):
-    """Nine coplanar inputs in 3-D: nine planes through one vertex (beyond the 3^q tables); the
-    vertex enumeration against all 3^N sign patterns (an independent path), N = 12."""
+@pytest.mark.parametrize("q,seed,plane,ks", [(9, 9, (0.3, -0.2, 0.1), (1, 2)), (11, 12, (-0.4, 0.7, -0.3), (1, 3))])
+def test_vertices_high_degree_vertex_matches_sign_patterns(monkeypatch, walk, q, seed, plane, ks):
+    """q coplanar inputs in 3-D (as a binary feature puts half the samples on one hyperplane
+    through the bias direction): q planes through one vertex, beyond the 3^q tables (q = 11:
+    of both walks); the vertex enumeration against all 3^N sign patterns (an independent
+    path), N = 12."""
     if walk == "numba":
         pytest.importorskip("numba")
         monkeypatch.delenv("COVCONE_NO_NUMBA", raising=False)
     else:
         monkeypatch.setenv("COVCONE_NO_NUMBA", "1")
-    rng = np.random.default_rng(9)
-    P = rng.standard_normal((9, 2))
-    X = np.vstack([np.column_stack([P, 0.3 * P[:, 0] - 0.2 * P[:, 1] + 0.1]), rng.standard_normal((3, 3))])
+    rng = np.random.default_rng(seed)
+    P = rng.standard_normal((q, 2))
+    X = np.vstack([np.column_stack([P, plane[0] * P[:, 0] + plane[1] * P[:, 1] + plane[2]]),
+                   rng.standard_normal((12 - q, 3))])
     B = data_basis(X)
-    for act, k in ((relu, 1), ((0.5, -2.0), 2)):
+    for act, k in ((relu, ks[0]), ((0.5, -2.0), ks[1])):
         Theta = rng.standard_normal((12, k))
         full = max_group_norm(Theta, B, act, _method="sign patterns 3^N", n_starts=0)
         vert = max_group_norm(Theta, B, act, _method="vertices", n_starts=0)
@@ -511,3 +515,81 @@ def test_stop_above_ends_a_long_enumeration(monkeypatch):
         assert again.exact and again.value == pytest.approx(ref, rel=1e-9)
     with pytest.raises(ValueError, match="stop_above"):
         max_group_norm(Theta, B, relu, stop_above=float("nan"))
+
+
+def test_unique_sign_rows_is_the_set_of_rows():
+    from covcone.oracle.vertices import _unique_sign_rows
+
+    rng = np.random.default_rng(0)
+    for q in (1, 7, 33, 64):
+        S = rng.integers(-1, 2, size=(500, q)).astype(np.int8)
+        S = np.vstack([S, S[::3], -S[:50]])
+        got = _unique_sign_rows(S)
+        assert got.shape[0] == len({tuple(x) for x in got.tolist()})
+        assert {tuple(x) for x in got.tolist()} == {tuple(x) for x in S.tolist()}
+    with pytest.raises(ValueError, match="64"):
+        _unique_sign_rows(np.zeros((2, 65), np.int8))
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_high_degree_vertex_yields_every_cell_maximiser_around_it(monkeypatch, k):
+    """The faces at a vertex where eleven planes meet, checked on their own (elsewhere the other
+    vertices of each face mask a miss): with nothing pruned, the candidates of the high-degree path
+    contain the maximiser of every cell around the vertex whose top singular vector lies in it.
+    Reference written from B and Θ directly: per cell (sign vector from ``face_signs``, whose own
+    test is an LP), ``M = Σ_i θ_i·slope_i·b_iᵀ`` and its top right singular vector."""
+    from covcone.oracle import vertices as vx
+
+    monkeypatch.setenv("COVCONE_NO_NUMBA", "1")
+    rng = np.random.default_rng(5)
+    P = rng.standard_normal((11, 2))
+    X = np.vstack([np.column_stack([P, 0.5 * P[:, 0] + 0.2 * P[:, 1] + 0.4]), rng.standard_normal((2, 3))])
+    B = data_basis(X)
+    a, b = 1.0, 0.25
+    seen = []
+    original = vx._high_degree_faces
+
+    def spy(*args):
+        faces = args[9]
+        before = len(faces.C)
+        out = original(*args)
+        seen.extend(faces.C[before:])
+        return out
+
+    monkeypatch.setattr(vx, "_high_degree_faces", spy)
+    checked = 0
+    for _ in range(12):
+        checked += _cells_around_vertex_checked(vx, seen, B, a, b, rng.standard_normal((13, k)))
+    assert checked > 0
+
+
+def _cells_around_vertex_checked(vx, seen, B, a, b, Theta):
+    from covcone.oracle._kernels import _Pool
+
+    seen.clear()
+    planes = vx.Planes(Theta, B, a, b)
+    pool = _Pool(Theta, B, a, b, n_best=10**9)  # a threshold of −inf: nothing is pruned
+    vx.exact_vertices_group(planes, pool, 1.0, use_numba=False)
+    assert seen, "the high-degree path did not run"
+    C = np.vstack(seen)
+    got = true_value(Theta, B, a, b, C)
+    # the vertex: the null direction of the eleven coplanar columns
+    u = np.linalg.svd(B[:, :11].T)[2][-1]
+    Nm = (B[:, :11] / np.linalg.norm(B[:, :11], axis=0)).T
+    checked = 0
+    for sgn in (1.0, -1.0):
+        base = np.sign(sgn * u @ B)
+        for s in vx.face_signs(Nm):
+            if np.any(s == 0):
+                continue
+            full = base.copy()
+            full[:11] = s
+            slope = np.where(full > 0, a, b)
+            M = (Theta * slope[:, None]).T @ B.T  # k × r: Θᵀσ(Bᵀc) = M c on the cell
+            _, sv, Vt = np.linalg.svd(M)
+            for c in (Vt[0], -Vt[0]):
+                if np.all((c @ B) * full >= -1e-12):  # the maximiser lies in this cell (closure)
+                    checked += 1
+                    assert got.max(initial=0.0) >= sv[0] * (1 - 1e-9)
+                    assert np.any(np.abs(got - sv[0]) <= 1e-9 * sv[0]), "a cell's maximiser is missing"
+    return checked
