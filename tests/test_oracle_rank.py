@@ -593,3 +593,26 @@ def _cells_around_vertex_checked(vx, seen, B, a, b, Theta):
                     assert got.max(initial=0.0) >= sv[0] * (1 - 1e-9)
                     assert np.any(np.abs(got - sv[0]) <= 1e-9 * sv[0]), "a cell's maximiser is missing"
     return checked
+
+
+def test_high_degree_vertex_over_memory_budget_says_so_and_keeps_a_valid_bound(monkeypatch):
+    """A vertex whose faces would not fit the memory budget stops the enumeration with a message
+    naming the planes and the GB; the oracle falls back to the branch and bound, whose bound
+    stays ≥ the maximum over all 3^N sign patterns."""
+    from covcone.oracle import vertices as vx
+
+    rng = np.random.default_rng(12)
+    P = rng.standard_normal((11, 2))
+    X = np.vstack([np.column_stack([P, -0.4 * P[:, 0] + 0.7 * P[:, 1] - 0.3]), rng.standard_normal((1, 3))])
+    B = data_basis(X)
+    Theta = rng.standard_normal((12, 2))
+    monkeypatch.setattr(vx, "HIGH_DEGREE_BYTES", 1.0)
+    monkeypatch.setenv("COVCONE_NO_NUMBA", "1")
+    from covcone.oracle._kernels import _Pool
+
+    with pytest.raises(vx.BudgetExceeded, match=r"11 planes meet at one vertex: its faces need .* GB"):
+        vx.exact_vertices_group(vx.Planes(Theta, B, 1.0, 0.0), _Pool(Theta, B, 1.0, 0.0, 4), 1.0, use_numba=False)
+    full = max_group_norm(Theta, B, relu, _method="sign patterns 3^N", n_starts=0)
+    res = max_group_norm(Theta, B, relu, _method="vertices", n_starts=0, max_nodes=200)
+    assert not res.exact and "GB" in res.method
+    assert res.bound >= full.value * (1 - 1e-12) and res.value <= full.value * (1 + 1e-12)

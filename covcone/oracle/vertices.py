@@ -61,6 +61,9 @@ hyperplane through the bias direction, so about N/2 planes meet at one vertex (t
 by bit-mask keys and evaluated in blocks (:func:`_high_degree_faces`).  Diabetes, 5 standardised
 features with sex, N = 50: 8.8e5 faces at a vertex of degree 30, 5 s (≈ 125 s before, sorting
 sign rows as byte strings and grouping zero sets by repeated scans); a whole enumeration 55 s.
+A vertex whose faces would need more than ``HIGH_DEGREE_BYTES`` (rank 6: about 45 planes through
+it) stops the enumeration with :class:`BudgetExceeded`; the oracle keeps the branch-and-bound
+bound and says why.
 """
 from __future__ import annotations
 
@@ -77,6 +80,7 @@ _COPLANAR_TOL = 1e-10  # |n_jᵀv| below this (unit n_j, v): plane j passes thro
 _DEPENDENT_TOL = 1e-9  # singular value below this: the planes' normals are dependent
 _PARALLEL_TOL = 1e-11  # ‖n̂_i − n̂_j‖ below this (canonical signs): the same hyperplane
 MAX_DEGREE = 64  # at most this many planes through one vertex
+HIGH_DEGREE_BYTES = 4e9  # memory for the faces around one such vertex (:func:`high_degree_bytes`)
 _SMALL_DEGREE = 7  # up to this many planes through a vertex: all 3^q sign completions (a superset)
 _SMALL_DEGREE_COMPILED = 10  # the same with the compiled walk (3^10 forms at ≈ 5e6/s: 10 ms a vertex)
 _CHUNK_ENTRIES = 4_000_000  # floats per chunk array (≈ 32 MB)
@@ -613,9 +617,21 @@ def _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale
     return forms
 
 
+def high_degree_bytes(q: int, r: int) -> float:
+    """Peak bytes of the sign vectors of the faces around a vertex where ``q`` planes of a rank-``r``
+    arrangement meet (:func:`face_signs`: ≤ ``2·C(q, r−2)·3^{r−2}`` rows of ``q`` int8 before
+    deduplication; three copies and the keys)."""
+    return 2.0 * math.comb(q, max(r - 2, 0)) * 3.0 ** max(r - 2, 0) * (3 * q + 32)
+
+
 def _high_degree_at(J, row, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2):
     """The realised faces (:func:`face_signs`) at the vertices ``±V[row]`` with planes ``J``
-    through them (:func:`_high_degree_faces`).  Returns the number of forms built."""
+    through them (:func:`_high_degree_faces`).  Returns the number of forms built.  Raises
+    :class:`BudgetExceeded` when their sign vectors would exceed ``HIGH_DEGREE_BYTES``."""
+    need = high_degree_bytes(J.size, planes.r)
+    if need > HIGH_DEGREE_BYTES:
+        raise BudgetExceeded(f"{J.size} planes meet at one vertex: its faces need ≈ {need / 1e9:.2g} GB "
+                             f"(budget {HIGH_DEGREE_BYTES / 1e9:.2g} GB)")
     S = face_signs(planes.n[J])
     ws = wmax[J].sum()[None]
     NJ = planes.n[J].T[None]
