@@ -343,38 +343,35 @@ def _zero_set_projectors(NJ, Zmask):
     return P
 
 
-def _high_degree_faces(G, Ap, Am, NJ, v, sO, nO, pool, scale2, faces, S, wsum):
+def _high_degree_faces(G, Ap, Am, NJ, sO, nO, pool, scale2, faces, S, wsum):
     """All faces with sign vectors ``S`` (m, q) at one vertex ``εv`` through which q > r − 1 planes
     pass (:func:`face_signs`), in blocks: ``T = P_Z(G + Σ_{s_j=+} A⁺_j + Σ_{s_j=−} A⁻_j)`` for all of
     them at once, the projectors one batch per size of zero set.  The same forms, bounds and
     membership rule as :func:`_vertex_faces` (whose loop over ≈ 3e4 zero sets, one vertex at a time,
-    took ≈ 5 s at a vertex where 30 planes meet).  G (1, rk), Ap/Am (1, q, rk), NJ (1, r, q),
-    v (1, r), sO = (signs, rows, ε).  Returns the number of forms built."""
+    took ≈ 5 s at a vertex where 30 planes meet).  G (rk,), Ap/Am (q, rk), NJ (r, q), wsum the
+    vertex bound's Σ max‖w^±‖, sO = (signs, row, ε): ``ε·signs[row]`` the signs of ``εv`` on all
+    planes.  Returns the number of forms built."""
     r, k = faces.r, faces.k
     thr = pool.threshold
     thr_m = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
-    ub = float(np.sqrt(G[0] @ G[0]) + wsum[0])
+    ub = float(np.sqrt(G @ G) + wsum)
     if not ub * ub > thr_m:
         return 0
-    sgn_all, vrows, eps = sO
-    G0, Ap0, Am0, N0 = G[0], Ap[0], Am[0], NJ[0]
+    sgn_all, vrow, eps = sO
     zero = S == 0
-    key = _sign_keys(zero.astype(np.int8))[0]
-    uniq, inv = np.unique(key, return_inverse=True)
-    first = np.zeros(uniq.size, np.intp)
-    first[inv[::-1]] = np.arange(key.size)[::-1]  # a representative face per zero set
-    P = _zero_set_projectors(N0, zero[first])
+    _, first, inv = np.unique(_sign_keys(zero.astype(np.int8))[0], return_index=True, return_inverse=True)
+    P = _zero_set_projectors(NJ, zero[first])  # one per zero set, from a representative face
 
     def block(idx):
         Si = S[idx]
-        T = G0 + (Si > 0).astype(float) @ Ap0 + (Si < 0).astype(float) @ Am0  # (c, rk)
+        T = G + (Si > 0).astype(float) @ Ap + (Si < 0).astype(float) @ Am  # (c, rk)
         PT = np.matmul(P[inv[idx]], T.reshape(-1, r, k))
         lam = _lam_upper(PT, thr_m)
         ok = np.flatnonzero(lam > thr_m)
         if ok.size:
             _, u = _top_eig(PT[ok])
-            NR = np.broadcast_to(N0, (ok.size,) + N0.shape)
-            plus, minus = _members(u, NR, Si[ok].astype(float), nO, sgn_all, np.full(ok.size, vrows[0]), eps)
+            NR = np.broadcast_to(NJ, (ok.size,) + NJ.shape)
+            plus, minus = _members(u, NR, Si[ok].astype(float), nO, sgn_all, np.full(ok.size, vrow), eps)
             for mask, sgn in ((plus, 1.0), (minus, -1.0)):
                 if np.any(mask):
                     faces.bounds.append(lam[ok][mask])
@@ -624,8 +621,8 @@ def high_degree_bytes(q: int, r: int) -> float:
     return 2.0 * math.comb(q, max(r - 2, 0)) * 3.0 ** max(r - 2, 0) * (3 * q + 32)
 
 
-def _high_degree_at(J, row, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2):
-    """The realised faces (:func:`face_signs`) at the vertices ``±V[row]`` with planes ``J``
+def _high_degree_at(J, row, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2):
+    """The realised faces (:func:`face_signs`) at the vertices ``±v`` (row ``row``) with planes ``J``
     through them (:func:`_high_degree_faces`).  Returns the number of forms built.  Raises
     :class:`BudgetExceeded` when their sign vectors would exceed ``HIGH_DEGREE_BYTES``."""
     need = high_degree_bytes(J.size, planes.r)
@@ -633,14 +630,11 @@ def _high_degree_at(J, row, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2):
         raise BudgetExceeded(f"{J.size} planes meet at one vertex: its faces need ≈ {need / 1e9:.2g} GB "
                              f"(budget {HIGH_DEGREE_BYTES / 1e9:.2g} GB)")
     S = face_signs(planes.n[J])
-    ws = wmax[J].sum()[None]
-    NJ = planes.n[J].T[None]
-    rows = np.array([row])
     forms = 0
-    for G, vv, eps in ((Gp[rows], V[rows], 1), (Gm[rows], -V[rows], -1)):
+    for G, eps in ((Gp[row], 1), (Gm[row], -1)):
         faces = _Faces(planes.r, planes.k)
-        forms += _high_degree_faces(G, Ep[J][None], Em[J][None], NJ, vv, (sO, rows, eps), planes.n, pool, scale2,
-                                    faces, S, ws)
+        forms += _high_degree_faces(G, Ep[J], Em[J], planes.n[J].T, (sO, row, eps), planes.n, pool, scale2, faces,
+                                    S, float(wmax[J].sum()))
         faces.evaluate(pool, scale2)
     return forms
 
@@ -783,7 +777,7 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
                     continue
                 for l, J in members:  # high degree: the realised faces around the vertex only
                     check_budget(m)
-                    stats["forms"] += _high_degree_at(J, l, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2)
+                    stats["forms"] += _high_degree_at(J, l, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2)
     stats["time"] = time.perf_counter() - t0
     return stats
 

@@ -222,6 +222,7 @@ def refit_within_faces(X, Y, net, *, iters: int = 8, zero_rtol: float = 1e-9):
     if N * k * (n * p + k * (n + 1)) > _REFIT_MAX_ENTRIES:
         return None
     best, best_cost = None, np.inf
+    exact = _EXACT * max(float(np.linalg.norm(Y)), 1e-300)  # as interpolates_exactly(…, _EXACT), from R
 
     def linearise(A, B):
         return _face_linearisation(Xt, Y, A, B, act, beta, zero_rtol)
@@ -231,20 +232,21 @@ def refit_within_faces(X, Y, net, *, iters: int = 8, zero_rtol: float = 1e-9):
 
     try:
         for _ in range(iters):
-            A, B = W1, W2
+            here = linearise(W1, W2)
+            (J, R, bases, coef), (A, B) = here, (W1, W2)
             for _ in range(6):  # least-change steps to Ŷ = Y
-                J, R, bases, coef = linearise(A, B)
-                if not np.all(np.isfinite(R)) or interpolates_exactly(X, Y, Network([A, B], act, beta), _EXACT):
+                if not np.all(np.isfinite(R)) or np.linalg.norm(R) <= exact:
                     break
                 theta = np.concatenate(coef + [B.reshape(-1)])
                 A, B = _face_update(A, bases, coef, theta + solve(J, R.reshape(-1)), k)
-            cand = Network([A, B], act, beta)
-            if interpolates_exactly(X, Y, cand, _EXACT):
+                J, R, bases, coef = linearise(A, B)
+            if np.linalg.norm(R) <= exact:
+                cand = Network([A, B], act, beta)
                 cost = cand.squared_norm()
                 if cost >= best_cost * (1.0 - _PROGRESS):
                     break  # no progress beyond rounding (the loss is flat to second order along a face)
                 best, best_cost = cand, cost
-            J, R, bases, coef = linearise(W1, W2)  # the minimum-norm step
+            J, R, bases, coef = here  # the minimum-norm step, from the iterate itself
             if not np.all(np.isfinite(R)):
                 break
             theta = np.concatenate(coef + [W2.reshape(-1)])
