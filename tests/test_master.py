@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from covcone.problem import Problem
-from covcone.shallow.master import _ce_hessian, master_options, solve_master
+from covcone.shallow.master import _ce_hessian, _ce_hessian_factor, _ce_socp_step, master_options, solve_master
 from covcone.shallow.setup import GroupLassoSetup
 
 
@@ -90,6 +90,71 @@ def test_cross_entropy_hessian_by_finite_differences():
     num = np.column_stack([(grad(Wt + h * d.reshape(Wt.shape)) - grad(Wt - h * d.reshape(Wt.shape))) / (2 * h)
                            for d in np.eye(Wt.size)])
     assert np.allclose(H, num, atol=1e-8)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_cross_entropy_hessian_factor_reproduces_the_hessian(k):
+    from scipy.special import softmax
+
+    rng = np.random.default_rng(k)
+    N, nf = 6, 11
+    F = rng.standard_normal((N, nf))
+    E = np.linalg.qr(np.eye(k) - 1.0 / k)[0][:, : k - 1]
+    P = softmax(3.0 * rng.standard_normal((N, k)), axis=1)
+    L = _ce_hessian_factor(F, P, E, N)
+    assert L.shape == (N * (k - 1), nf * (k - 1))
+    assert np.allclose(L.T @ L, _ce_hessian(F, P, E, N), atol=1e-14)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_cross_entropy_socp_step_is_the_same_through_the_factor(bias):
+    """The proximal Newton step stated through ``H = LᵀL`` (+ the bias's ``2λ_0``) is the step of
+    the dense quadratic form."""
+    import clarabel
+    from scipy.special import softmax
+
+    rng = np.random.default_rng(7 + bias)
+    N, k, m = 5, 3, 9
+    kr = k - 1
+    E = np.linalg.qr(np.eye(k) - 1.0 / k)[0][:, :kr]
+    F = rng.standard_normal((N, m + bias))
+    Wt = 0.3 * rng.standard_normal((m + bias, kr))
+    Wt[2] = 0.0
+    P = softmax(F @ Wt @ E.T, axis=1)
+    Y = np.eye(k)[rng.integers(0, k, N)]
+    grad = (-(F.T @ ((Y - P) / N)) @ E).ravel()
+    H = _ce_hessian(F, P, E, N)
+    lam_0 = 0.05
+    if bias:
+        H[m * kr :, m * kr :] += 2 * lam_0 * np.eye(kr)
+        grad[m * kr :] += 2 * lam_0 * Wt[m]
+    ws = np.arange(m)
+    rows = np.concatenate([ws, [m]]) if bias else ws
+    nv = np.linalg.norm(Wt[:m], axis=1)
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.tol_gap_abs = settings.tol_gap_rel = settings.tol_feas = 1e-11
+    D1, D2 = np.zeros_like(Wt), np.zeros_like(Wt)
+    dec1 = _ce_socp_step(H, grad, Wt.ravel(), Wt, rows, ws, m, kr, 0.02, nv, D1, settings, "test")
+    dec2 = _ce_socp_step(H, grad, Wt.ravel(), Wt, rows, ws, m, kr, 0.02, nv, D2, settings, "test",
+                         L=_ce_hessian_factor(F, P, E, N), lam_0=lam_0 if bias else None)
+
+    def model(D):  # the step's objective: the quadratic model plus the group penalty
+        d = D[rows].ravel()
+        return 0.5 * d @ H @ d + grad @ d + 0.02 * np.sum(np.linalg.norm((Wt + D)[:m], axis=1))
+
+    assert dec1 < 0 and dec2 < 0
+    # the step minimises the same model (the minimiser itself is not unique: H has rank N·kr < m·kr)
+    assert model(D2) == pytest.approx(model(D1), rel=1e-8, abs=1e-12)
+    assert model(D1) < model(np.zeros_like(Wt))
+
+
+def test_cross_entropy_master_with_more_columns_than_points_matches_the_exponential_cone_program():
+    setup, S = _ce_instance(4, 8, 3, 40)
+    V, c0, Theta, status = solve_master(setup, S, "CLARABEL", None)
+    assert status == "optimal"
+    ref = _reference(setup, S)
+    assert _objective(setup, S, V, c0) == pytest.approx(ref, rel=1e-7, abs=1e-9)
 
 
 def test_cross_entropy_master_falls_back_to_the_exponential_cone_program(monkeypatch):
