@@ -366,7 +366,10 @@ def _loop(run: _Run, C, bar) -> str:
         # the gap falling ≈ 4× a round) and the same step jumps to it.
         tail = (run.low_rank_exact and run.rtol <= 1e-8 and new.shape[0] > 0
                 and not np.any(distinct_from(new, C, cos=1.0 - 1e-6)))
-        if ((stalled or (new.shape[0] > 0 and step.exact)) and (tail or not run.low_rank_exact)
+        # A long vertex enumeration that stopped at its first value above 2λ̃ is a round of the same
+        # tail (its column beats 2λ̃ by a hair): the same step applies.
+        early = "stopped_at_head" in step.stats
+        if ((stalled or (new.shape[0] > 0 and (step.exact or early))) and (tail or not run.low_rank_exact)
                 and not run.out_of_time() and pattern_idle < 2):
             t1 = time.perf_counter()
             new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
