@@ -7,7 +7,7 @@ bias; ``pip install --no-deps pyscnn``), both measured in the same run (covcone'
 
 * rank 4 (3-D inputs + bias), N = 200, k = 1 and 2 (target: certified ≤ 2 min); N = 400 (full);
 * rank 5: iris (4 standardised features + bias, one-hot targets), N = 150, MSE and cross-entropy
-  (target ≤ 10 min);
+  (target ≤ 10 min); wine (4 of its features, one-hot targets), N = 150;
 * rank 6 (5-D + bias), N = 50 (target ≤ 10 min); also on real data with a binary feature (the
   first five diabetes features: half the samples' planes through one vertex);
 * rank 11: diabetes (10 standardised features + bias), N = 100 (target: valid lower bound within
@@ -61,6 +61,17 @@ def diabetes5(N):
     return X[:, :5], Y
 
 
+def wine4(N):
+    """Wine, four standardised features (alcohol, flavanoids, colour intensity, proline), N random
+    samples, one-hot targets (k = 3): a long column-generation tail at rank 5."""
+    from sklearn.datasets import load_wine
+
+    d = load_wine()
+    idx = np.random.default_rng(1).choice(len(d.target), N, replace=False)
+    X = d.data[idx][:, [0, 6, 9, 12]]
+    return (X - X.mean(0)) / X.std(0), np.eye(3)[d.target[idx]]
+
+
 def cases(quick: bool):
     if quick:
         return [("rank 4, N = 100, k = 1", lambda: teacher(100, 3, 1, 1), "mse", 60),
@@ -71,6 +82,7 @@ def cases(quick: bool):
             ("rank 4, N = 400, k = 1", lambda: teacher(400, 3, 1, 4), "mse", 600),
             ("rank 5 iris, N = 150", lambda: (iris(150)[0], np.eye(3)[iris(150)[1]]), "mse", 600),
             ("rank 5 iris, N = 150, cross-entropy", lambda: iris(150), "cross_entropy", 600),
+            ("rank 5 wine, 4 features, N = 150", lambda: wine4(150), "mse", 600),
             ("rank 6, N = 50", lambda: teacher(50, 5, 1, 3), "mse", 600),
             ("rank 6 diabetes, 5 features with a binary one, N = 50", lambda: diabetes5(50), "mse", 600),
             ("rank 11 diabetes, N = 100", lambda: diabetes(100), "mse", 600),
