@@ -66,7 +66,7 @@ def test_direct_clarabel_cone_program_matches_cvxpy(k):
 def test_pattern_step_follows_a_vertex_enumeration_that_stopped_early(monkeypatch, early):
     """Input rank ≥ 4: a round whose vertex enumeration stopped at its first value above 2λ̃ is a
     round of the column-generation tail, and the pattern step runs after it as after an exact
-    round (wine, 4 features, N = 150: certified in ≈ 7 min where it stopped at gap 4e-2 after 10).
+    round (wine, 4 features, N = 150: certified in ≈ 7 min in one run where it stopped at gap 4e-2 after 10).
     A heuristic round (not an enumeration) does not trigger it."""
     from covcone.shallow import colgen
     from covcone.shallow.pricing import PriceStep, Pricing
