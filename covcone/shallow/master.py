@@ -610,7 +610,7 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
         if smooth:
             decrease = float(gs @ D[rows].ravel())
         else:
-            L = _ce_hessian_factor(Fw, P, E, N) if N * kr < rows.size * kr else None
+            L = _ce_hessian_factor(Fw, P, E, N) if N < rows.size else None  # rank N·kr < rows·kr
             decrease = _ce_socp_step(H, grad, x0, Wt, rows, ws, m, kr, lam2, nv, D, settings, where, L=L,
                                      lam_0=setup.lam_0 if has_c0 else None)
         if not decrease < -1e-13 * abs(obj):

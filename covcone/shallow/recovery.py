@@ -114,7 +114,12 @@ def interpolate_exactly(X, Y, net):
 def interpolates_exactly(X, Y, net, rtol: float = 1e-10) -> bool:
     """Whether ``net`` reproduces Y to ``rtol`` (relative to ‖Y‖): hidden features that cannot span
     Y leave a residual no output weights remove."""
-    return bool(np.linalg.norm(net.forward(X) - Y) <= rtol * max(np.linalg.norm(Y), 1e-300))
+    return _residual_within(net.forward(X) - Y, Y, rtol)
+
+
+def _residual_within(R, Y, rtol: float) -> bool:
+    """``‖R‖ ≤ rtol·‖Y‖``: the residual ``R = ±(Y − Ŷ)`` counts as interpolation."""
+    return bool(np.linalg.norm(R) <= rtol * max(float(np.linalg.norm(Y)), 1e-300))
 
 
 #: Largest Jacobian (entries) :func:`refit_within_faces` forms: 4e6 doubles (32 MB, ≈ 1 s a step).
@@ -222,7 +227,6 @@ def refit_within_faces(X, Y, net, *, iters: int = 8, zero_rtol: float = 1e-9):
     if N * k * (n * p + k * (n + 1)) > _REFIT_MAX_ENTRIES:
         return None
     best, best_cost = None, np.inf
-    exact = _EXACT * max(float(np.linalg.norm(Y)), 1e-300)  # as interpolates_exactly(…, _EXACT), from R
 
     def linearise(A, B):
         return _face_linearisation(Xt, Y, A, B, act, beta, zero_rtol)
@@ -235,12 +239,12 @@ def refit_within_faces(X, Y, net, *, iters: int = 8, zero_rtol: float = 1e-9):
             here = linearise(W1, W2)
             (J, R, bases, coef), (A, B) = here, (W1, W2)
             for _ in range(6):  # least-change steps to Ŷ = Y
-                if not np.all(np.isfinite(R)) or np.linalg.norm(R) <= exact:
+                if not np.all(np.isfinite(R)) or _residual_within(R, Y, _EXACT):
                     break
                 theta = np.concatenate(coef + [B.reshape(-1)])
                 A, B = _face_update(A, bases, coef, theta + solve(J, R.reshape(-1)), k)
                 J, R, bases, coef = linearise(A, B)
-            if np.linalg.norm(R) <= exact:
+            if _residual_within(R, Y, _EXACT):
                 cand = Network([A, B], act, beta)
                 cost = cand.squared_norm()
                 if cost >= best_cost * (1.0 - _PROGRESS):
