@@ -66,7 +66,7 @@ from .heuristic import _heuristic_group
 from .lowrank import _exact_low_group, _exact_r3_group, _naive_r3_group
 from .signs import _exact_3n_group
 from .bnb import bnb_group
-from .vertices import BudgetExceeded, Planes, StoppedEarly, exact_vertices_group, face_count
+from .vertices import BudgetExceeded, Planes, StoppedEarly, exact_vertices_group, face_count, local_vertices_group
 
 MAX_VERTEX_FORMS = 2_000_000_000  # default budget of the vertex enumeration (forms, estimated)
 DEFAULT_BNB_SECONDS = 10.0  # branch and bound when no time_limit / max_nodes is given
@@ -286,6 +286,12 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
     return "vertices", True, None, int(vs["forms"]), stats
 
 
+def _local_search(planes, pool, scale2, starts):
+    """:func:`local_vertices_group` around the pool's candidates (best first), then ``starts``."""
+    centers = pool.C if starts is None else np.vstack([pool.C, starts])
+    return local_vertices_group(planes, pool, scale2, centers)
+
+
 def max_group_norm(
     Theta,
     B,
@@ -302,6 +308,7 @@ def max_group_norm(
     starts=None,
     floor: float = 0.0,
     stop_above: float | None = None,
+    local: bool = False,
     _method: str | None = None,
     _start_head: int | None = None,
 ) -> GroupPrice:
@@ -385,6 +392,8 @@ def max_group_norm(
     n_starts = _positive_int(n_starts, "n_starts", minimum=0)
     if not isinstance(exact, (bool, np.bool_)):
         raise ValueError(f"exact: expected a bool, got {exact!r}")
+    if not isinstance(local, (bool, np.bool_)):
+        raise ValueError(f"local: expected a bool, got {local!r}")
     if time_limit is not None and not (np.isscalar(time_limit) and float(time_limit) > 0):
         raise ValueError(f"time_limit: expected a positive number of seconds or None, got {time_limit!r}")
     if max_faces is not None and not (np.isscalar(max_faces) and float(max_faces) >= 0):
@@ -436,6 +445,9 @@ def max_group_norm(
     stats = {}
     if method == "heuristic":
         _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts, data_starts=rho >= 4)
+        if local and rho >= 4:
+            planes = Planes(Tk, Bk, a, b)
+            stats["local"] = _local_search(planes, pool, scale2, starts)
         is_exact = False
         if exact:
             method = f"heuristic (exact enumeration not affordable: rank {rho}, N = {Nk})"
@@ -457,9 +469,12 @@ def max_group_norm(
             raise ValueError(f"_method={method!r} needs rank(B) ≥ 3")
         planes = Planes(Tk, Bk, a, b) if planes is None else planes
         _heuristic_group(Tk, Bk, a, b, pool, rng, n_starts, starts)
+        loc = _local_search(planes, pool, scale2, starts) if local else None
         method, is_exact, bound, n_faces, stats = _rank4_paths(
             method, planes, pool, scale2, rho, spectral_group_bound(Th, B, a, b), time_limit, max_faces, max_nodes,
             t_start, client, stop_above, _start_head)
+        if loc is not None:
+            stats["local"] = loc
     elif method == "naive":  # reference enumeration (benchmarks, tests)
         if rho > 3:
             raise ValueError("_method='naive' needs rank(B) ≤ 3")

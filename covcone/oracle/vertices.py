@@ -823,3 +823,83 @@ def _vertices_on_client(client, planes, pool, scale2, *, time_limit, max_faces, 
     stats["parts"] = len(parts)
     stats["time"] = time.perf_counter() - t0
     return stats
+
+
+LOCAL_FORMS = 4_000_000  # forms of one local search (:func:`local_vertices_group`) with the compiled walk
+LOCAL_FORMS_NUMPY = 1_000_000  # the same with the numpy path
+LOCAL_FORMS_PER_CENTER = 200_000  # at most this many around one center
+
+
+def local_plane_count(p: int, budget: float) -> int:
+    """The largest ``n ≥ p`` with ``C(n, p)·2·3^p ≤ budget`` (at least ``p``: one vertex)."""
+    n = p
+    while math.comb(n + 1, p) * 2 * 3**p <= budget:
+        n += 1
+    return n
+
+
+def local_vertices_group(planes: Planes, pool, scale2, centers, *, use_numba=None, budget=None):
+    r"""A local exact search (a heuristic: it proves nothing about the maximum): every face at
+    every vertex of the ``n`` planes nearest each row of ``centers`` (smallest ``|n_jᵀc|``, i.e.
+    the planes a small move of ``c`` crosses first), all ``3^{r−1}`` sign completions at each
+    vertex, evaluated as in :func:`exact_vertices_group`; updates ``pool``.
+
+    Why: in the tail of column generation at input rank ≥ 4 the neurons that still price out
+    lie next to the active ones, often on a lower-dimensional face that the local ascent of the
+    heuristic (which jumps between top eigenvectors of cells) cannot reach, while a full
+    enumeration meets them after an arbitrary share of its ``C(H, r−1)`` vertices.  ``n`` is the
+    largest with ``C(n, r−1)·2·3^{r−1}`` forms within the per-center share of ``budget``
+    (default ``LOCAL_FORMS``, ``LOCAL_FORMS_NUMPY`` without numba; at high rank, where one vertex
+    per center exceeds it, only the first centers are searched); degenerate vertices with more
+    than ``_SMALL_DEGREE_COMPILED`` planes through them are skipped.  Returns a dict of statistics
+    (centers, planes per center, vertices, forms, degenerate vertices)."""
+    t0 = time.perf_counter()
+    kernel = _numba_kernel() if use_numba in (None, True) else None
+    n, H, r, k = planes.n, planes.H, planes.r, planes.k
+    p = r - 1
+    C = np.atleast_2d(np.asarray(centers, dtype=float))
+    C = C[np.linalg.norm(C, axis=1) > 0] if C.size else np.zeros((0, r))
+    stats = {"centers": int(C.shape[0]), "planes": 0, "vertices": 0, "forms": 0, "degenerate_vertices": 0}
+    if r < 3 or H < p or C.shape[0] == 0:
+        return stats
+    if budget is None:
+        budget = LOCAL_FORMS if kernel is not None else LOCAL_FORMS_NUMPY
+    C = C[: max(1, int(budget // (2 * 3**p)))]  # (the first centers first: one vertex each at least)
+    stats["centers"] = int(C.shape[0])
+    n_near = min(H, local_plane_count(p, min(LOCAL_FORMS_PER_CENTER, budget / C.shape[0])))
+    stats["planes"] = n_near
+    near = np.argsort(np.abs(_unit_rows(C) @ n.T), axis=1, kind="stable")[:, :n_near]
+    combos = np.array(list(itertools.combinations(range(n_near), p)), dtype=np.int64).reshape(-1, p)
+    S = np.unique(np.sort(near[:, combos].reshape(-1, p), axis=1), axis=0)
+    _, sv, Vt = np.linalg.svd(n[S], full_matrices=True)
+    ok = sv[:, -1] > _DEPENDENT_TOL
+    S, V = S[ok], Vt[ok, -1]
+    t = V @ n.T
+    np.put_along_axis(t, S, 0.0, axis=1)
+    pos, negm = t > _COPLANAR_TOL, t < -_COPLANAR_TOL
+    sO = pos.view(np.int8) - negm.view(np.int8)
+    rk = r * k
+    Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
+    Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
+    Gp = pos.astype(float) @ Ep + negm.astype(float) @ Em  # the planes off the vertex, at +v …
+    Gm = pos.astype(float) @ Em + negm.astype(float) @ Ep  # … and at −v
+    wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
+    n_on = np.count_nonzero(sO == 0, axis=1)
+    for q in np.unique(n_on):
+        if q > _SMALL_DEGREE_COMPILED:
+            continue
+        rows = np.nonzero(n_on == q)[0]
+        if q > p:  # degenerate: every plane through the vertex, each vertex once
+            Js = np.array([np.nonzero(sO[l] == 0)[0] for l in rows])
+            Js, first = np.unique(Js, axis=0, return_index=True)
+            rows = rows[first]
+            stats["degenerate_vertices"] += int(rows.size)
+        else:
+            Js = S[rows]
+        cells, lower = _subset_tables(int(q)) if kernel is None else (None, None)
+        fix = np.zeros(Js.shape, np.int8) if kernel is not None else None
+        stats["vertices"] += int(rows.size)
+        stats["forms"] += _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2, cells,
+                                    lower, fix)
+    stats["time"] = time.perf_counter() - t0
+    return stats

@@ -15,7 +15,11 @@ bound ``m̄`` gives a valid lower bound however early it stops.  A long vertex e
 rank ≥ 4) stops at the first value above what the heuristic had to beat: that column goes to the
 master now, the next enumeration starts where it stopped (the vertices not yet seen first), and
 only the enumeration at the last dual point has to run to the end (iris, N = 150, rank 5: ≈ 140 s
-each).
+each).  Where that enumeration is long (more than ``LOCAL_MIN_FORMS`` forms), the heuristic also
+walks every face at the vertices of the planes nearest its candidates and the active columns
+(``local=True`` of :func:`covcone.oracle.max_group_norm`, ≈ 0.5 s): the neurons that still price out
+in the tail lie next to the active ones, and a full enumeration meets them only after an arbitrary
+share of its vertices.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from .bounds import spectral_bound
 __all__ = ["Pricing", "PriceStep", "EXACT_EVERY_ROUND_MAX_N"]
 
 EXACT_EVERY_ROUND_MAX_N = 64
+LOCAL_MIN_FORMS = 1e8  # a vertex enumeration of more forms (≈ 20 s and more): the heuristic searches locally too
 
 
 @dataclass
@@ -59,13 +64,18 @@ class Pricing:
         self.spec = spectral_bound(setup.Bs, setup.activation)
         self.max_faces = None  # 0 once the vertex enumeration failed on these data (then: branch and bound)
         self.resume_head = None  # where the last vertex enumeration stopped early: the next starts there
+        from ..oracle.vertices import face_count
 
-    def price(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0, stop_above=None):
+        self.local = setup.r >= 4 and face_count(setup.N, setup.r) > LOCAL_MIN_FORMS
+
+    def price(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0, stop_above=None,
+              local=False):
         """One oracle call on ``Θ`` (internal units), outside the per-round policy of :meth:`round`
         (e.g. pricing an SDP's dual point once); ``floor`` (same units): values at or below it
         are not wanted, so an exact call proves only ``m ≤ max(value, floor)``.  The returned
         bound is a proven upper bound on the pricing value (exact, branch and bound or spectral).
-        ``stop_above`` (same units): an expensive enumeration may stop once it has a value above it."""
+        ``stop_above`` (same units): an expensive enumeration may stop once it has a value above it;
+        ``local``: the heuristic also searches the faces around its candidates and ``starts``."""
         t0 = time.perf_counter()
         s = self.setup
         scale = float(np.linalg.norm(Theta))
@@ -78,6 +88,8 @@ class Pricing:
             p = self.custom(That, s.Bs, s.activation, n_best, self.rng)
         else:
             kw = dict(n_best=n_best, exact=exact, rng=self.rng, starts=starts)
+            if local:
+                kw["local"] = True
             if exact and floor > 0:
                 kw["floor"] = floor / scale
             if exact and stop_above is not None:
@@ -122,7 +134,7 @@ class Pricing:
                 if np.any(heur.values > max(threshold * (1 + 1e-6), floor)):
                     return heur
             return self.price(Theta, exact=True, floor=floor)
-        heur = self.price(Theta, exact=False, starts=starts)
+        heur = self.price(Theta, exact=False, starts=starts, local=self.local)
         if np.any(heur.values > max(threshold * (1 + 1e-6), floor)):
             return heur  # neurons the certificate needs: no exact call this round
         # input rank ≥ 4: the exact enumeration or the anytime branch and bound, within a budget
