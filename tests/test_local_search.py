@@ -102,13 +102,18 @@ def test_max_group_norm_local_adds_candidates_and_reports():
         max_group_norm(Theta, B, relu, local="yes")
 
 
-@pytest.mark.parametrize("long", [False, True])
-def test_column_generation_searches_locally_where_an_enumeration_is_long(monkeypatch, long):
+@pytest.mark.parametrize("long, affordable", [(False, True), (True, True), (True, False)])
+def test_column_generation_searches_locally_where_an_enumeration_is_long(monkeypatch, long, affordable):
     """The heuristic call of a round asks for the local search at input rank ≥ 4 exactly when the
-    vertex enumeration would build more than ``LOCAL_MIN_FORMS`` forms."""
+    vertex enumeration would build more than ``LOCAL_MIN_FORMS`` forms and is within its budget
+    ``MAX_VERTEX_FORMS`` (beyond it the branch and bound ends the rounds)."""
+    import covcone.oracle as oracle
     from covcone.shallow import pricing
 
     monkeypatch.setattr(pricing, "LOCAL_MIN_FORMS", 0.0 if long else float("inf"))
+    if not affordable:
+        monkeypatch.setattr(oracle, "MAX_VERTEX_FORMS", 1.0)
+    long = long and affordable
     seen = []
     real = max_group_norm
 

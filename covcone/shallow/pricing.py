@@ -15,7 +15,8 @@ bound ``m̄`` gives a valid lower bound however early it stops.  A long vertex e
 rank ≥ 4) stops at the first value above what the heuristic had to beat: that column goes to the
 master now, the next enumeration starts where it stopped (the vertices not yet seen first), and
 only the enumeration at the last dual point has to run to the end (iris, N = 150, rank 5: ≈ 140 s
-each).  Where that enumeration is long (more than ``LOCAL_MIN_FORMS`` forms), the heuristic also
+each).  Where that enumeration is long (more than ``LOCAL_MIN_FORMS`` forms) but within its budget
+(``MAX_VERTEX_FORMS``: the certificate needs it once), the heuristic also
 walks every face at the vertices of the planes nearest its candidates and the active columns
 (``local=True`` of :func:`covcone.oracle.max_group_norm`, ≈ 0.5 s): the neurons that still price out
 in the tail lie next to the active ones, and a full enumeration meets them only after an arbitrary
@@ -64,9 +65,13 @@ class Pricing:
         self.spec = spectral_bound(setup.Bs, setup.activation)
         self.max_faces = None  # 0 once the vertex enumeration failed on these data (then: branch and bound)
         self.resume_head = None  # where the last vertex enumeration stopped early: the next starts there
+        from .. import oracle
         from ..oracle.vertices import face_count
 
-        self.local = setup.r >= 4 and face_count(setup.N, setup.r) > LOCAL_MIN_FORMS
+        forms = face_count(setup.N, setup.r)  # (at most: merged planes only lower it)
+        # where no complete enumeration is in budget the branch and bound ends the rounds, and a local
+        # search would only keep them going (diabetes, rank 11: 34 rounds to the time limit, not 4)
+        self.local = setup.r >= 4 and LOCAL_MIN_FORMS < forms <= oracle.MAX_VERTEX_FORMS
 
     def price(self, Theta, *, exact: bool, time_limit=None, n_best=None, starts=None, floor=0.0, stop_above=None,
               local=False):
