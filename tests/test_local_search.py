@@ -129,3 +129,19 @@ def test_column_generation_searches_locally_where_an_enumeration_is_long(monkeyp
     assert res.upper >= res.lower
     heuristic_calls = [s for s in seen if s is not None]
     assert heuristic_calls and all(s == long for s in heuristic_calls)
+
+
+def test_local_search_in_chunks_is_the_same_search(monkeypatch):
+    """The vertices are processed in chunks of bounded memory; split into several chunks, the
+    search finds the same maximum (the whole arrangement here) as in one."""
+    rng = np.random.default_rng(8)
+    r, N = 5, 9
+    B = rng.standard_normal((r, N))
+    Theta = rng.standard_normal((N, 2))
+    center = rng.standard_normal((1, r))
+    _, one, st1 = local_pool(Theta, B, 1.0, 0.0, center, False)
+    monkeypatch.setattr(vx, "_CHUNK_ENTRIES", 1)  # chunks of 64 vertices
+    _, many, st2 = local_pool(Theta, B, 1.0, 0.0, center, False)
+    assert st1["vertices"] == st2["vertices"] == math.comb(9, 4) > 64
+    assert many.v[0] == pytest.approx(one.v[0], rel=1e-12)
+    assert one.v[0] == pytest.approx(reference_max(Theta, B, 1.0, 0.0)[0], rel=1e-9)

@@ -874,22 +874,32 @@ def local_vertices_group(planes: Planes, pool, scale2, centers, *, use_numba=Non
     _, sv, Vt = np.linalg.svd(n[S], full_matrices=True)
     ok = sv[:, -1] > _DEPENDENT_TOL
     S, V = S[ok], Vt[ok, -1]
+    rk = r * k
+    Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
+    Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
+    wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
+    step = max(64, _CHUNK_ENTRIES // max(H, rk))  # bounded memory: (rows, H) sign arrays per chunk
+    for c0 in range(0, S.shape[0], step):
+        _local_chunk(kernel, planes, pool, scale2, S[c0 : c0 + step], V[c0 : c0 + step], Ep, Em, wmax, stats)
+    stats["time"] = time.perf_counter() - t0
+    return stats
+
+
+def _local_chunk(kernel, planes, pool, scale2, S, V, Ep, Em, wmax, stats):
+    """The faces at the vertices ``±V`` (planes ``S``) of one chunk of :func:`local_vertices_group`."""
+    n, p = planes.n, S.shape[1]
     t = V @ n.T
     np.put_along_axis(t, S, 0.0, axis=1)
     pos, negm = t > _COPLANAR_TOL, t < -_COPLANAR_TOL
     sO = pos.view(np.int8) - negm.view(np.int8)
-    rk = r * k
-    Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
-    Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
     Gp = pos.astype(float) @ Ep + negm.astype(float) @ Em  # the planes off the vertex, at +v …
     Gm = pos.astype(float) @ Em + negm.astype(float) @ Ep  # … and at −v
-    wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
     n_on = np.count_nonzero(sO == 0, axis=1)
     for q in np.unique(n_on):
         if q > _SMALL_DEGREE_COMPILED:
             continue
         rows = np.nonzero(n_on == q)[0]
-        if q > p:  # degenerate: every plane through the vertex, each vertex once
+        if q > p:  # degenerate: every plane through the vertex, each vertex once (per chunk)
             Js = np.array([np.nonzero(sO[l] == 0)[0] for l in rows])
             Js, first = np.unique(Js, axis=0, return_index=True)
             rows = rows[first]
@@ -901,5 +911,3 @@ def local_vertices_group(planes: Planes, pool, scale2, centers, *, use_numba=Non
         stats["vertices"] += int(rows.size)
         stats["forms"] += _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2, cells,
                                     lower, fix)
-    stats["time"] = time.perf_counter() - t0
-    return stats
