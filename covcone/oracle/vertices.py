@@ -639,6 +639,42 @@ def _high_degree_at(J, row, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2):
     return forms
 
 
+class _Products:
+    """Per-plane products of one enumeration: ``Ep``/``Em`` (H, r·k) the flattened ``n_j w_j^±ᵀ``,
+    ``wmax`` (H,) ``max‖w_j^±‖`` (the vertex bound's terms), and the sums behind
+    :func:`_outside_parts`."""
+
+    def __init__(self, planes: Planes):
+        n, H, rk = planes.n, planes.H, planes.r * planes.k
+        self.Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
+        self.Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
+        self.Es = self.Ep + self.Em
+        self.Es_tot, self.Em_tot, self.Dpm = self.Es.sum(axis=0), self.Em.sum(axis=0), self.Ep - self.Em
+        self.wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
+
+
+def _outside_parts(V, S, n, P: _Products):
+    r"""At the vertices ``±V`` (L, r) with planes ``S`` (L, r−1) through them: the signs ``sO``
+    (L, H) int8 of ``v`` on every plane (0 on the planes through ``v``: those of ``S`` and any other
+    within ``_COPLANAR_TOL``), the number ``n_on`` of planes through each vertex, and the outside
+    parts ``G_±`` (L, r·k)."""
+    t = V @ n.T  # (L, H)
+    np.put_along_axis(t, S, 0.0, axis=1)
+    pos = t > _COPLANAR_TOL
+    negm = t < -_COPLANAR_TOL
+    n_on = n.shape[0] - pos.sum(axis=1) - negm.sum(axis=1)
+    sO = pos.view(np.int8) - negm.view(np.int8)  # signs of v, 0 on the planes through v
+    # G_+ = Σ_{t_j>0} n_j w_j⁺ᵀ + Σ_{t_j<0} n_j w_j⁻ᵀ, G_− = Σ_{j∉J} n_j (w_j⁺ + w_j⁻)ᵀ − G_+
+    if np.any(n_on > S.shape[1]):
+        onv = sO == 0
+        on_m, on_s = onv.astype(float) @ P.Em, onv.astype(float) @ P.Es
+    else:
+        on_m, on_s = P.Em[S].sum(axis=1), P.Es[S].sum(axis=1)
+    Gp = pos.astype(float) @ P.Dpm + (P.Em_tot - on_m)
+    Gm = (P.Es_tot - on_s) - Gp
+    return sO, n_on, Gp, Gm
+
+
 def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None,
                          use_numba=None, heads=None, client=None, stop_above=None, start_head=None):
     r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
@@ -669,11 +705,8 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
         return _vertices_on_client(client, planes, pool, scale2, time_limit=time_limit, max_faces=max_faces, t0=t0,
                                    use_numba=use_numba)
     rk = r * k
-    Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
-    Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
-    Es = Ep + Em
-    Es_tot, Em_tot, Dpm = Es.sum(axis=0), Em.sum(axis=0), Ep - Em
-    wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
+    P = _Products(planes)
+    Ep, Em, wmax = P.Ep, P.Em, P.wmax
     p = r - 1
     cells, lower = _subset_tables(p)
     stats = {"vertices": 0, "forms": 0, "degenerate_vertices": 0}
@@ -724,21 +757,8 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
             S = np.column_stack([Sp[ci], js[ji]])  # (L, r−1)
             L = S.shape[0]
             stats["vertices"] += L
-            t = V @ n.T  # (L, H)
-            np.put_along_axis(t, S, 0.0, axis=1)
-            pos = t > _COPLANAR_TOL
-            negm = t < -_COPLANAR_TOL
-            n_on = H - pos.sum(axis=1) - negm.sum(axis=1)
+            sO, n_on, Gp, Gm = _outside_parts(V, S, n, P)
             deg = n_on > p
-            sO = pos.view(np.int8) - negm.view(np.int8)  # signs of v, 0 on the planes through v
-            # G_+ = Σ_{t_j>0} n_j w_j⁺ᵀ + Σ_{t_j<0} n_j w_j⁻ᵀ, G_− = Σ_{j∉J} n_j (w_j⁺ + w_j⁻)ᵀ − G_+
-            if np.any(deg):
-                onv = sO == 0
-                on_m, on_s = onv.astype(float) @ Em, onv.astype(float) @ Es
-            else:
-                on_m, on_s = Em[S].sum(axis=1), Es[S].sum(axis=1)
-            Gp = pos.astype(float) @ Dpm + (Em_tot - on_m)
-            Gm = (Es_tot - on_s) - Gp
             nd = ~deg
             if np.any(nd):
                 rows = np.nonzero(nd)[0]
@@ -874,27 +894,18 @@ def local_vertices_group(planes: Planes, pool, scale2, centers, *, use_numba=Non
     _, sv, Vt = np.linalg.svd(n[S], full_matrices=True)
     ok = sv[:, -1] > _DEPENDENT_TOL
     S, V = S[ok], Vt[ok, -1]
-    rk = r * k
-    Ep = (n[:, :, None] * planes.Wp[:, None, :]).reshape(H, rk)
-    Em = (n[:, :, None] * planes.Wm[:, None, :]).reshape(H, rk)
-    wmax = np.maximum(np.linalg.norm(planes.Wp, axis=1), np.linalg.norm(planes.Wm, axis=1))
-    step = max(64, _CHUNK_ENTRIES // max(H, rk))  # bounded memory: (rows, H) sign arrays per chunk
+    P = _Products(planes)
+    step = max(64, _CHUNK_ENTRIES // max(H, r * k))  # bounded memory: (rows, H) sign arrays per chunk
     for c0 in range(0, S.shape[0], step):
-        _local_chunk(kernel, planes, pool, scale2, S[c0 : c0 + step], V[c0 : c0 + step], Ep, Em, wmax, stats)
+        _local_chunk(kernel, planes, pool, scale2, S[c0 : c0 + step], V[c0 : c0 + step], P, stats)
     stats["time"] = time.perf_counter() - t0
     return stats
 
 
-def _local_chunk(kernel, planes, pool, scale2, S, V, Ep, Em, wmax, stats):
+def _local_chunk(kernel, planes, pool, scale2, S, V, P, stats):
     """The faces at the vertices ``±V`` (planes ``S``) of one chunk of :func:`local_vertices_group`."""
-    n, p = planes.n, S.shape[1]
-    t = V @ n.T
-    np.put_along_axis(t, S, 0.0, axis=1)
-    pos, negm = t > _COPLANAR_TOL, t < -_COPLANAR_TOL
-    sO = pos.view(np.int8) - negm.view(np.int8)
-    Gp = pos.astype(float) @ Ep + negm.astype(float) @ Em  # the planes off the vertex, at +v …
-    Gm = pos.astype(float) @ Em + negm.astype(float) @ Ep  # … and at −v
-    n_on = np.count_nonzero(sO == 0, axis=1)
+    p = S.shape[1]
+    sO, n_on, Gp, Gm = _outside_parts(V, S, planes.n, P)
     for q in np.unique(n_on):
         if q > _SMALL_DEGREE_COMPILED:
             continue
@@ -909,5 +920,5 @@ def _local_chunk(kernel, planes, pool, scale2, S, V, Ep, Em, wmax, stats):
         cells, lower = _subset_tables(int(q)) if kernel is None else (None, None)
         fix = np.zeros(Js.shape, np.int8) if kernel is not None else None
         stats["vertices"] += int(rows.size)
-        stats["forms"] += _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, Ep, Em, wmax, pool, scale2, cells,
-                                    lower, fix)
+        stats["forms"] += _faces_at(kernel, Js, rows, V, Gp, Gm, sO, planes, P.Ep, P.Em, P.wmax, pool, scale2,
+                                    cells, lower, fix)
