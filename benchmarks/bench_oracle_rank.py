@@ -20,6 +20,7 @@ Usage::
 
     python benchmarks/bench_oracle_rank.py --quick   # ≤ 2 min
     python benchmarks/bench_oracle_rank.py           # exact runs up to 5 min each
+    python benchmarks/bench_oracle_rank.py --prep    # the per-vertex preparation: numpy vs compiled
 """
 from __future__ import annotations
 
@@ -88,10 +89,77 @@ def run(name, B, k, rng, exact_limit, bnb_times, do_exact):
     return row
 
 
+def prep(heads=range(60, 90, 6), repeats=3):
+    """The per-vertex preparation of the vertex enumeration on iris (rank 5, N = 150, k = 3, the
+    refined arrangement): the numpy twins (``_outside_parts`` + ``_lowest_vertex_signs``) against the
+    compiled ``vertex_parts`` on the same vertices (the best of ``repeats`` runs each), next to the
+    enumeration of the same heads with the default (compiled) path, whose share it was."""
+    import itertools
+
+    from sklearn.datasets import load_iris
+
+    from covcone.oracle._kernels import _Pool
+    from covcone.oracle.vertices import (
+        Planes,
+        _lowest_vertex_signs,
+        _outside_parts,
+        _Products,
+        _vertex_parts,
+        exact_vertices_group,
+        refined,
+    )
+
+    B = basis(load_iris().data)
+    N = B.shape[1]
+    Theta = 2.0 / N * np.random.default_rng(1).standard_normal((N, 3))
+    planes = refined(Planes(Theta, B, 0.0, 1.0))
+    n, H, r = planes.n, planes.H, planes.r
+    S = np.array([(*c, m, j) for m in heads for c in itertools.combinations(range(m), r - 3)
+                  for j in range(m + 1, H)], dtype=np.int64)  # the vertices of those heads
+    _, sv, Vt = np.linalg.svd(n[S])
+    ok = sv[:, -1] > 1e-9
+    S, V = S[ok], Vt[ok, -1]
+    P = _Products(planes)
+
+    def numpy_prep():
+        _, n_on, _, _ = _outside_parts(V, S, n, P)
+        simple = np.nonzero(n_on == r - 1)[0]
+        _lowest_vertex_signs(planes, S[simple], V[simple])
+
+    def best(f):
+        out = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            f()
+            out.append(time.perf_counter() - t0)
+        return min(out)
+
+    _vertex_parts(planes, V[:300], S[:300], P, fix=True)  # compile
+    t_np = best(numpy_prep)
+    t_nb = best(lambda: _vertex_parts(planes, V, S, P, fix=True))
+    scale2 = float(np.sum(np.linalg.norm(B, axis=0) * np.linalg.norm(Theta, axis=1))) ** 2
+    t0 = time.perf_counter()
+    st = exact_vertices_group(planes, _Pool(Theta, B, 0.0, 1.0, 1), scale2, heads=list(heads))
+    t_en = time.perf_counter() - t0
+    row = {"vertices": int(S.shape[0]), "numpy_prep": t_np, "compiled_prep": t_nb, "ratio": t_np / t_nb,
+           "enumeration": t_en, "forms": int(st["forms"]), "numpy_share": t_np / (t_en - t_nb + t_np)}
+    print(f"preparation of {S.shape[0]} vertices (iris, heads {list(heads)}): numpy {t_np:.3f} s, compiled "
+          f"{t_nb:.3f} s (ratio {t_np / t_nb:.1f}); their enumeration {t_en:.2f} s with the compiled "
+          f"preparation; the numpy one would be {row['numpy_share']:.0%} of it", flush=True)
+    return row
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="≤ 2 min: one exact run, B&B 10 s")
+    ap.add_argument("--prep", action="store_true",
+                    help="only the per-vertex preparation, numpy against compiled (≈ 1 min; needs numba)")
     args = ap.parse_args(argv)
+    if args.prep:
+        out = Path(__file__).with_name("bench_oracle_rank_prep.json")
+        out.write_text(json.dumps(prep(), indent=1, default=float))
+        print(f"wrote {out}")
+        return
     rng = np.random.default_rng(0)
     rows = []
     for name, (B, k) in instances(rng).items():

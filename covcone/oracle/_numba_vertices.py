@@ -302,3 +302,124 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
                         if ok:
                             thr = _push(vals, pts, cnt, thr, lam, u, sgo)
     return forms, thr
+
+
+@nb.njit(cache=True, nogil=True)
+def vertex_parts(V, S, nrm, Ep, Em, Dpm, Em_tot, Es_tot, q, g, n_real, tol, flat, want_fix, sO, n_on, G2, fix, lo, hi):
+    """The per-vertex inputs of :func:`vertex_faces` for the rows ``lo ≤ l < hi`` of a chunk (the
+    compiled twin of ``_outside_parts`` and ``_lowest_vertex_signs`` in :mod:`covcone.oracle.vertices`;
+    rows split over threads in contiguous blocks).
+
+    V (L, r) unit vertices; S (L, p) the planes they were built from; nrm (H, r) unit normals;
+    Ep, Em (H, r·k) the flattened ``n_j w_j^±ᵀ``, Dpm = Ep − Em, Em_tot and Es_tot the sums of Em
+    and Ep + Em over all planes; q, g the virtual plane's normal and the sweep
+    direction; n_real the planes before the virtual one; tol the coplanarity tolerance; flat the
+    flat-edge tolerance.  Writes sO (L, H) int8 (signs of ``v``, 0 on every plane through it),
+    n_on (L,) the number of planes through ``v``, G2 (L, 2, r·k) the outside parts at ``+v`` and
+    ``−v`` (the same sums as ``_outside_parts``), and — where ``want_fix`` and the vertex is
+    simple (``n_on = p``) — fix (L, p) int8 the lowest-vertex signs (0 where both signs are walked:
+    a vertex on the equator, a virtual plane in ``S``, a flat edge or a singular system)."""
+    r = V.shape[1]
+    H = nrm.shape[0]
+    p = S.shape[1]
+    rk = Ep.shape[1]
+    A = np.zeros((r, r))
+    E = np.zeros((r, p))
+    piv = np.zeros(r, np.int64)
+    acc = np.zeros(rk)
+    for l in range(lo, hi):
+        for j in range(H):  # branch-free: the signs are unpredictable
+            d = 0.0
+            for a in range(r):
+                d += V[l, a] * nrm[j, a]
+            sO[l, j] = np.int8(d > tol) - np.int8(d < -tol)
+        for c in range(p):
+            sO[l, S[l, c]] = 0
+        # G_+ = Σ_{t_j>0} (Ep_j − Em_j) + Σ_{j off v} Em_j, G_− = Σ_{j off v} (Ep_j + Em_j) − G_+
+        for c in range(rk):
+            acc[c] = Em_tot[c]
+        cnt = 0
+        for j in range(H):
+            s = sO[l, j]
+            cnt += s == 0
+            w = np.float64(s > 0)
+            for c in range(rk):
+                acc[c] += w * Dpm[j, c]
+        for c in range(rk):
+            G2[l, 0, c] = acc[c]
+            G2[l, 1, c] = Es_tot[c]
+        for j in range(H):
+            if sO[l, j] == 0:
+                for c in range(rk):
+                    G2[l, 0, c] -= Em[j, c]
+                    G2[l, 1, c] -= Ep[j, c] + Em[j, c]
+        for c in range(rk):
+            G2[l, 1, c] -= G2[l, 0, c]
+        n_on[l] = cnt
+        for c in range(p):
+            fix[l, c] = 0
+        if not want_fix or cnt != p:
+            continue
+        qv = 0.0
+        gv = 0.0
+        for a in range(r):
+            qv += q[a] * V[l, a]
+            gv += g[a] * V[l, a]
+        if abs(qv) <= tol:
+            continue
+        virtual = False
+        for c in range(p):
+            if S[l, c] >= n_real:
+                virtual = True
+        if virtual:
+            continue
+        # E: the first p columns of A⁻¹, A = [n_S; vᵀ] (LU with partial pivoting)
+        for c in range(p):
+            for a in range(r):
+                A[c, a] = nrm[S[l, c], a]
+        for a in range(r):
+            A[p, a] = V[l, a]
+        for a in range(r):
+            piv[a] = a
+        singular = False
+        for c in range(r):
+            m = c
+            for a in range(c + 1, r):
+                if abs(A[a, c]) > abs(A[m, c]):
+                    m = a
+            if A[m, c] == 0.0:
+                singular = True
+                break
+            if m != c:
+                for b in range(r):
+                    A[c, b], A[m, b] = A[m, b], A[c, b]
+                piv[c], piv[m] = piv[m], piv[c]
+            for a in range(c + 1, r):
+                f = A[a, c] / A[c, c]
+                A[a, c] = f
+                for b in range(c + 1, r):
+                    A[a, b] -= f * A[c, b]
+        if singular:
+            continue
+        for i in range(p):  # solve A e_i = unit vector i (rows permuted by piv)
+            for a in range(r):
+                E[a, i] = 1.0 if piv[a] == i else 0.0
+            for a in range(r):
+                for b in range(a):
+                    E[a, i] -= A[a, b] * E[b, i]
+            for a in range(r - 1, -1, -1):
+                for b in range(a + 1, r):
+                    E[a, i] -= A[a, b] * E[b, i]
+                E[a, i] /= A[a, a]
+        ratio = gv / qv
+        for i in range(p):
+            qe = 0.0
+            ge = 0.0
+            ne = 0.0
+            for a in range(r):
+                qe += q[a] * E[a, i]
+                ge += g[a] * E[a, i]
+                ne += E[a, i] * E[a, i]
+            gd = ge - qe * ratio
+            if abs(gd) > flat * np.sqrt(ne) * (1.0 + abs(ratio)):
+                fix[l, i] = 1 if gd > 0 else -1

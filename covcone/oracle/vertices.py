@@ -53,7 +53,9 @@ Cost: ``C(H, r−1)`` vertices (``H`` distinct planes), ``2·2^{r−1}`` forms e
 walk (``2·3^{r−1}`` with numpy), more at degenerate vertices.  Memory is bounded by chunks.
 Measured: iris (N = 150, rank 5, k = 3) near the optimum, 2.0e7 vertices, 9.2e8 forms, 141 s on
 two cores (1.3e9 forms and 377 s before the rule and the closed-form eigenpairs; ≈ 1900 s
-projected before the vectorised face signs of high-degree vertices).
+projected before the vectorised face signs of high-degree vertices).  At a later iris dual point
+(8.8e8 forms, 3.8e5 degenerate vertices, an idle machine): 272 s with the per-vertex preparation
+compiled and split over the threads (:func:`_vertex_parts`), 335 s with it in numpy.
 
 High-degree vertices come with real data: a binary feature puts each class of samples on one
 hyperplane through the bias direction, so about N/2 planes meet at one vertex (the cap is
@@ -558,7 +560,6 @@ def _kernel_faces(kernel, G2, V, fix, S, sO, planes, wsum, pool, scale2):
     parts at ``+v`` and ``−v``; ``fix`` the signs the faces must have, :func:`_lowest_vertex_signs`),
     the rows split over threads (the kernel releases the GIL); updates ``pool`` with the candidates
     that lie in their faces.  Returns the number of forms built."""
-    global _EXECUTOR
     r, k = planes.r, planes.k
     thr = pool.threshold
     thr_m = thr - _margin(pool, scale2) if np.isfinite(thr) else -np.inf
@@ -580,11 +581,7 @@ def _kernel_faces(kernel, G2, V, fix, S, sO, planes, wsum, pool, scale2):
     parts = 1 if (n_threads == 1 or (L < 32 and not heavy)) else min(2 * n_threads, L)  # interleaved rows
     jobs = [slice(i, None, parts) for i in range(parts)]
     if parts > 1:
-        if _EXECUTOR is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _EXECUTOR = ThreadPoolExecutor(max_workers=n_threads)
-        out = list(_EXECUTOR.map(run, jobs))
+        out = list(_threads().map(run, jobs))
     else:
         out = [run(job) for job in jobs]
     for _, pts in out:
@@ -675,6 +672,57 @@ def _outside_parts(V, S, n, P: _Products):
     return sO, n_on, Gp, Gm
 
 
+def _threads():
+    """The shared pool of ``os.cpu_count()`` threads the compiled kernels run in (they release the GIL)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    return _EXECUTOR
+
+
+def _vertex_parts(planes, V, S, P: _Products, *, fix=False, use_compiled=True):
+    r"""The per-vertex inputs of the face walk at the vertices ``±V`` (planes ``S``): ``(sO, n_on,
+    Gp, Gm, fix)`` as :func:`_outside_parts` and :func:`_lowest_vertex_signs` (on the simple
+    vertices of a :func:`refined` arrangement; zeros elsewhere, and everywhere unless ``fix``)
+    compute them, by the compiled :func:`._numba_vertices.vertex_parts` when ``use_compiled`` and
+    numba is installed (rows split over the threads), else by those two.  The compiled twin does
+    in one pass per vertex what numpy does in passes over (L, H) arrays; it took a fifth of the
+    whole enumeration's time on iris when it ran serially in numpy."""
+    prep = compiled("_numba_vertices", "vertex_parts") if use_compiled else None
+    L, p = S.shape
+    if prep is None:
+        sO, n_on, Gp, Gm = _outside_parts(V, S, planes.n, P)
+        fx = np.zeros((L, p), np.int8)
+        if fix and getattr(planes, "n_virtual", 0):
+            simple = np.nonzero(n_on == p)[0]
+            fx[simple] = _lowest_vertex_signs(planes, S[simple], V[simple])
+        return sO, n_on, Gp, Gm, fx
+    H, rk = planes.H, planes.r * planes.k
+    sO = np.empty((L, H), np.int8)
+    n_on = np.empty(L, np.int64)
+    G2 = np.empty((L, 2, rk))
+    fx = np.empty((L, p), np.int8)
+    V, S = np.ascontiguousarray(V, dtype=float), np.ascontiguousarray(S, dtype=np.int64)
+    fix = bool(fix) and getattr(planes, "n_virtual", 0) > 0
+    q = planes.q if fix else np.zeros(planes.r)
+    g = planes.g if fix else np.zeros(planes.r)
+    n_real = planes.H - getattr(planes, "n_virtual", 0)
+
+    def run(block):
+        prep(V, S, planes.n, P.Ep, P.Em, P.Dpm, P.Em_tot, P.Es_tot, q, g, n_real, _COPLANAR_TOL, _FLAT_TOL, fix,
+             sO, n_on, G2, fx, *block)
+
+    parts = os.cpu_count() or 1
+    if parts > 1 and L >= 256:  # contiguous blocks (interleaved rows would share cache lines)
+        cuts = np.linspace(0, L, parts + 1).astype(int)
+        list(_threads().map(run, itertools.pairwise(cuts)))
+    else:
+        run((0, L))
+    return sO, n_on, G2[:, 0], G2[:, 1], fx
+
+
 def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None,
                          use_numba=None, heads=None, client=None, stop_above=None, start_head=None):
     r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
@@ -757,12 +805,13 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
             S = np.column_stack([Sp[ci], js[ji]])  # (L, r−1)
             L = S.shape[0]
             stats["vertices"] += L
-            sO, n_on, Gp, Gm = _outside_parts(V, S, n, P)
+            sO, n_on, Gp, Gm, fix_all = _vertex_parts(planes, V, S, P, fix=kernel is not None,
+                                                       use_compiled=kernel is not None)
             deg = n_on > p
             nd = ~deg
             if np.any(nd):
                 rows = np.nonzero(nd)[0]
-                fix = _lowest_vertex_signs(planes, S[rows], V[rows]) if kernel is not None else None
+                fix = fix_all[rows] if kernel is not None else None
                 stats["forms"] += _faces_at(kernel, S[nd], rows, V, Gp, Gm, sO, planes, Ep, Em, wmax,
                                             pool, scale2, cells, lower, fix)
             groups = {}  # q → rows of the degenerate vertices with q planes through them
@@ -905,7 +954,7 @@ def local_vertices_group(planes: Planes, pool, scale2, centers, *, use_numba=Non
 def _local_chunk(kernel, planes, pool, scale2, S, V, P, stats):
     """The faces at the vertices ``±V`` (planes ``S``) of one chunk of :func:`local_vertices_group`."""
     p = S.shape[1]
-    sO, n_on, Gp, Gm = _outside_parts(V, S, planes.n, P)
+    sO, n_on, Gp, Gm, _ = _vertex_parts(planes, V, S, P, use_compiled=kernel is not None)
     for q in np.unique(n_on):
         if q > _SMALL_DEGREE_COMPILED:
             continue
