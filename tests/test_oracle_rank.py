@@ -445,12 +445,9 @@ def test_lowest_vertex_rule_covers_every_cell(seed):
     assert n_fixed > 0.5 * 2 * math.comb(H, r - 1)  # the rule is not vacuous
 
 
-@pytest.mark.parametrize("seed", range(16))
-def test_lowest_vertex_walk_matches_sign_patterns(seed):
-    """The compiled walk (each face at its lowest vertex) against all 3^N sign patterns, no
-    heuristic seeding, generic and degenerate data, ranks 4–6, several activations and outputs."""
-    pytest.importorskip("numba")
-    rng = np.random.default_rng(1000 + seed)
+def walk_inputs(rng, seed):
+    """Inputs of rank 4–6 with bias (by ``seed``): Gaussian, a grid (many planes per vertex), or
+    with a duplicate and a midpoint."""
     r = 4 + seed % 3
     N = int(rng.integers(r + 2, 10))
     X = rng.standard_normal((N, r - 1))
@@ -459,8 +456,79 @@ def test_lowest_vertex_walk_matches_sign_patterns(seed):
     elif seed % 4 == 2:
         X[1] = X[0]
         X[3] = 0.5 * (X[2] + X[4])
+    return X
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_lowest_vertex_walk_matches_sign_patterns(seed):
+    """The compiled walk (each face at its lowest vertex) against all 3^N sign patterns, no
+    heuristic seeding, generic and degenerate data, ranks 4–6, several activations and outputs."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(1000 + seed)
+    X = walk_inputs(rng, seed)
     vert, full = vertices_and_sign_patterns(X, rng, ACTS[seed % len(ACTS)])
     assert vert.exact and vert.value == pytest.approx(full.value, rel=1e-9), seed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_walk_with_a_threshold_just_below_the_maximum(seed):
+    """The compiled walk when the threshold is the heuristic's value, as in column generation: most
+    faces are then below it and pruned (a face below it removes every face whose zero set contains
+    its own), yet the maximum is found, against all sign patterns; generic and degenerate data."""
+    pytest.importorskip("numba")
+    from covcone.oracle._kernels import _Pool
+    from covcone.oracle.vertices import Planes, exact_vertices_group
+
+    rng = np.random.default_rng(2000 + seed)
+    X = walk_inputs(rng, seed)
+    N = X.shape[0]
+    B = data_basis(X)
+    k = 1 + seed % 3
+    Theta = rng.standard_normal((N, k))
+    a, b = slopes(ACTS[seed % len(ACTS)])
+    ref, _ = reference_max(Theta, B, a, b)
+    planes = Planes(Theta, B, a, b)
+    scale2 = (max(abs(a), abs(b)) * float(np.sum(np.linalg.norm(B, axis=0) * np.linalg.norm(Theta, axis=1)))) ** 2
+    forms = []
+    for floor, n_best in ((0.0, 10**9), (ref * 0.9, 1), (ref * (1 - 1e-6), 1)):  # first: no threshold at all
+        pool = _Pool(Theta, B, a, b, n_best, floor=floor)
+        forms.append(exact_vertices_group(planes, pool, scale2, use_numba=True)["forms"])
+        assert np.sqrt(pool.best) == pytest.approx(ref, rel=1e-9), (seed, floor)
+    assert forms[2] < forms[0]  # the threshold prunes here
+
+
+def test_compiled_walk_finds_maximisers_on_lower_faces():
+    """Maximisers on lower-dimensional faces (where the pruning across zero sets acts): B ≈ I and
+    Θ pairing the coordinates (a matching) with negative weights elsewhere, so the best neurons
+    are ≈ e_i + e_j with the other coordinates at zero (a 2-D face, as the edge neurons of the
+    N²/4 example); the threshold just below the maximum, against all sign patterns.  (A wrong
+    subset rule in that pruning — a face removed by an unrelated one — failed 4–7 of 60 seeds.)"""
+    pytest.importorskip("numba")
+    from covcone.oracle._kernels import _Pool
+    from covcone.oracle.vertices import Planes, exact_vertices_group
+
+    wrong, lower = [], 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        N = 6 + (seed % 4 == 0)
+        B = np.eye(N) + 0.02 * rng.standard_normal((N, N))
+        pairs = rng.permutation(N)[: 2 * (N // 2)].reshape(-1, 2)
+        Theta = np.zeros((N, pairs.shape[0]))
+        for e, (i, j) in enumerate(pairs):
+            Theta[i, e] = Theta[j, e] = 1.0
+        Theta[Theta == 0] = -0.1 - 0.1 * rng.random(np.count_nonzero(Theta == 0))
+        Theta += 0.02 * rng.standard_normal(Theta.shape)
+        a, b = (1.0, 0.0) if seed % 3 else (1.0, -0.3)
+        ref, c = reference_max(Theta, B, a, b)
+        lower += int(np.sum(np.abs(B.T @ np.ravel(c)) < 1e-7) > 0)
+        planes = Planes(Theta, B, a, b)
+        scale2 = float(np.sum(np.linalg.norm(B, axis=0) * np.linalg.norm(Theta, axis=1))) ** 2
+        pool = _Pool(Theta, B, a, b, 1, floor=ref * (1 - 1e-6))
+        exact_vertices_group(planes, pool, scale2, use_numba=True)
+        if not abs(np.sqrt(pool.best) - ref) <= 1e-9 * ref:
+            wrong.append(seed)
+    assert not wrong
+    assert lower >= 20  # the instances do have their maximisers on lower faces
 
 
 def test_closed_form_top_eigenpair_matches_eigh():

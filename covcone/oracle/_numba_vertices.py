@@ -6,7 +6,9 @@ Per vertex ``εv`` (``r − 1`` planes ``J`` through it) and zero set ``Z ⊂ J`
 ``P_Z n_q`` (``q ∈ R = J∖Z``); the ``2^{|R|}`` sign completions are then walked in Gray-code order,
 each step a rank-one update ``T ± P_Z n_q (w_q⁺ − w_q⁻)ᵀ`` of the face's form ``T``.  A face is
 dropped when an upper bound on its top eigenvalue (min of the Frobenius norm and Gershgorin's
-row sums of the small Gram) is at most the threshold; otherwise its top eigenpair comes in closed
+row sums of the small Gram) is at most the threshold, and so is every face whose zero set contains
+its own (with every sign fixed by the lowest-vertex rule: that face's form is a projection of its
+form, ``T_{Z'} = P_{Z'} T_Z`` for ``Z ⊂ Z'``, so its top eigenvalue is no larger); otherwise its top eigenpair comes in closed
 form (Gram of order ≤ 3; a cyclic Jacobi sweep when the top eigenvalue is near-repeated, or for
 larger Grams), and ``±`` the eigenvector is kept when it lies in the face (signs on ``R``,
 then on every other plane, with early exit).  Kept candidates go to a bounded buffer; when it is
@@ -107,6 +109,7 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
     live = np.zeros(2, np.bool_)
     forms = 0
     full = (1 << p) - 1
+    dead = np.zeros((2, full + 1), np.bool_)
     for l in range(L):
         # vertex bound: every face's form has ‖Tᵀc‖ ≤ ‖G‖_F + Σ_J max‖w^±‖
         for side in range(2):
@@ -128,9 +131,25 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
         for z in range(full + 1):
             if not (live[0] or live[1]):
                 break
+            # a face's form is the projection of the form of any face whose zero set is a subset
+            # (same signs elsewhere), so its top eigenvalue is at most theirs: below the threshold
+            # with one of them (one zero bit fewer: the subsets come first in this order) is enough
+            any_alive = False
+            for side in range(2):
+                d = not live[side]
+                if allfixed and not d and z > 0:
+                    for q in range(p):
+                        if (z >> q) & 1 and dead[side, z ^ (1 << q)]:
+                            d = True
+                            break
+                dead[side, z] = d
+                if not d:
+                    any_alive = True
+            if not any_alive:
+                continue
             if z == full:  # the rays ±v themselves
                 for side in range(2):
-                    if not live[side]:
+                    if dead[side, z]:
                         continue
                     forms += 1
                     eps = 1.0 if side == 0 else -1.0
@@ -173,7 +192,7 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
                     Pn[i, a] = nrm[j, a]
                 _deflate(Q, nz, Pn[i])
             for side in range(2):
-                if not live[side]:
+                if dead[side, z]:
                     continue
                 eps = 1.0 if side == 0 else -1.0
                 # projected outside part; start: the fixed signs, the free planes of R negative
@@ -218,8 +237,10 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
                         for b in range(k):
                             fro += T[a, b] * T[a, b]
                     if fro <= thr:
-                        if allfixed and z == 0:
-                            live[side] = False
+                        if allfixed:
+                            dead[side, z] = True
+                            if z == 0:
+                                live[side] = False
                         continue
                     if k == 1:
                         lam = fro
@@ -235,8 +256,10 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
                             if rs > gb:
                                 gb = rs
                         if gb <= thr:
-                            if allfixed and z == 0:
-                                live[side] = False
+                            if allfixed:
+                                dead[side, z] = True
+                                if z == 0:
+                                    live[side] = False
                             continue
                         lam, ok = top_eigpair_small(M, small, wv)  # closed form (n ≤ 3) …
                         if ok:
@@ -248,8 +271,10 @@ def vertex_faces(G, S, V, sO, nrm, Wp, Wm, wsum, thr, tol, vals, pts, cnt, fix):
                             for b in range(small):
                                 wv[b] = Wv[b, top]
                         if lam_hi <= thr:
-                            if allfixed and z == 0:
-                                live[side] = False
+                            if allfixed:
+                                dead[side, z] = True
+                                if z == 0:
+                                    live[side] = False
                             continue
                         if k <= r:
                             for a in range(r):

@@ -32,7 +32,10 @@ Pruning (all valid, so exactness is kept):
   threshold is skipped.
 * lower faces: a face's form is the restriction of the form of any cell (full-dimensional face)
   whose closure contains it, so (Cauchy interlacing) its eigenvalue is at most that cell's; the
-  faces of a vertex whose cells are all below the threshold are skipped.
+  faces of a vertex whose cells are all below the threshold are skipped.  The same holds between
+  any two faces at a vertex with the same signs off their zero sets ``Z ⊂ Z'``
+  (``T_{Z'} = P_{Z'} T_Z``): in the compiled walk, where the lowest-vertex rule fixes every sign, a
+  face below the threshold removes every face whose zero set contains its own.
 * membership: a face whose top eigenvector (or its negative) does not lie in the face (signs on
   the vertex's planes first, then on all planes) is dropped — the minimal face of a maximiser
   contains its top eigenvector, so the maximiser's face is kept;
