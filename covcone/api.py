@@ -105,7 +105,8 @@ def solve(
         Seconds; the result then says it stopped on time.
     rng : int or numpy.random.Generator
     verbose : bool
-        Show a progress bar.
+        Show a progress bar (one step per column-generation round; within a long exact pricing
+        call at input rank ≥ 4, the share of the vertices walked and the best ``m/2λ`` so far).
     **options
         Solver-specific options: ``max_rounds``, ``n_add`` (columns per round),
         ``lifted_max_n`` (largest N for the lifted bound on the whole problem, and largest group;

@@ -222,7 +222,7 @@ def _vertex_seconds(planes, rho) -> float:
 
 
 def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_faces, max_nodes, t_start, client=None,
-                 stop_above=None, start_head=None):
+                 stop_above=None, start_head=None, progress=None):
     r"""Input rank ≥ 4 beyond ``3^N``.  When the vertex enumeration is within ``max_faces`` and
     expected to take at most 90 % of ``time_limit`` (or any time without a limit) it runs first
     (exact; it is far tighter than the branch-and-bound bound of the same time), the branch and
@@ -264,7 +264,7 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
             return f"branch and bound ({st['reason']})", False, bound, 0, stats
     try:
         vs = exact_vertices_group(planes, pool, scale2, time_limit=vertex_limit, max_faces=max_faces, t0=t_start,
-                                  client=client, start_head=start_head,
+                                  client=client, start_head=start_head, progress=progress,
                                   stop_above=stop_above if client is None and est > EARLY_STOP_MIN_SECONDS else None)
     except StoppedEarly as exc:
         stats["budget"] = str(exc)
@@ -309,6 +309,7 @@ def max_group_norm(
     floor: float = 0.0,
     stop_above: float | None = None,
     local: bool = False,
+    progress=None,
     _method: str | None = None,
     _start_head: int | None = None,
 ) -> GroupPrice:
@@ -355,6 +356,11 @@ def max_group_norm(
         stops as soon as it has found a value above this (column generation needs a column, not
         the maximum); the result is then not exact, its ``method`` says so and ``bound`` is the
         spectral bound.
+    progress : callable, optional
+        Input rank ≥ 4: called as ``progress(done=…, total=…, best=…)`` between chunks of a vertex
+        enumeration (vertices walked, vertices of the whole arrangement, the best value so far in
+        the units of ``Θ``), so that a long call can show where it is (``solve(verbose=True)``
+        does).  It must not raise.
 
     Returns
     -------
@@ -472,7 +478,7 @@ def max_group_norm(
         loc = _local_search(planes, pool, scale2, starts) if local else None
         method, is_exact, bound, n_faces, stats = _rank4_paths(
             method, planes, pool, scale2, rho, spectral_group_bound(Th, B, a, b), time_limit, max_faces, max_nodes,
-            t_start, client, stop_above, _start_head)
+            t_start, client, stop_above, _start_head, progress)
         if loc is not None:
             stats["local"] = loc
     elif method == "naive":  # reference enumeration (benchmarks, tests)

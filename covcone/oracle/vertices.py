@@ -89,6 +89,7 @@ HIGH_DEGREE_BYTES = 4e9  # memory for the faces around one such vertex (:func:`h
 _SMALL_DEGREE = 7  # up to this many planes through a vertex: all 3^q sign completions (a superset)
 _SMALL_DEGREE_COMPILED = 10  # the same with the compiled walk (3^10 forms at ≈ 5e6/s: 10 ms a vertex)
 _CHUNK_ENTRIES = 4_000_000  # floats per chunk array (≈ 32 MB)
+PROGRESS_SECONDS = 1.0  # at most one ``progress`` report per this many seconds
 
 
 class BudgetExceeded(RuntimeError):
@@ -727,7 +728,7 @@ def _vertex_parts(planes, V, S, P: _Products, *, fix=False, use_compiled=True):
 
 
 def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_faces=None, t0=None,
-                         use_numba=None, heads=None, client=None, stop_above=None, start_head=None):
+                         use_numba=None, heads=None, client=None, stop_above=None, start_head=None, progress=None):
     r"""Exact pricing by the vertices of the arrangement (module docstring); updates ``pool``.
 
     The faces at simple vertices are walked by a compiled kernel when numba is installed
@@ -738,7 +739,9 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     :class:`StoppedEarly` at the first chunk boundary where the pool holds a value above it
     (column generation needs a column, not the maximum; not with a client); ``start_head``: walk the
     heads in rotated order from this one (the same vertices: where an earlier call stopped, the
-    part it had not seen comes first).
+    part it had not seen comes first).  ``progress``: called as ``progress(done=, total=, best=)``
+    (vertices walked, ``C(H, r−1)``, the pool's best value) between chunks, at most once per
+    ``PROGRESS_SECONDS``.
 
     Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
     ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
@@ -766,7 +769,14 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     deg_tables = {}
     small_degree = _SMALL_DEGREE if kernel is None else _SMALL_DEGREE_COMPILED
 
+    total = math.comb(H, r - 1)
+    last_report = [time.perf_counter()]
+
     def check_budget(head):
+        now = time.perf_counter()
+        if progress is not None and now - last_report[0] >= PROGRESS_SECONDS:
+            last_report[0] = now
+            progress(done=stats["vertices"], total=total, best=float(np.sqrt(max(pool.best, 0.0))))
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             raise BudgetExceeded(f"time limit {time_limit:g} s reached after {stats['vertices']} vertices")
         if max_faces is not None and stats["forms"] > max_faces:

@@ -578,11 +578,14 @@ def _solve(problem, setup, opts, *, method, tol, atol, solver, solver_opts, time
         C, done = _zero_start(run, C)
     run.timings["oracle"] += time.perf_counter() - t0
     bar = progress(verbose, opts.max_rounds, "covcone depth-2", "round")
+    if verbose:  # a long exact pricing call (a vertex enumeration) shows where it is
+        run.pricing.progress = bar.note
     try:
         stop = "the network without hidden neurons is optimal (no neuron prices out)" if done else _loop(run, C, bar)
     except KeyboardInterrupt:  # Ctrl-C: the best network so far, with its valid bounds
         stop = "interrupted (KeyboardInterrupt)"
     finally:
+        run.pricing.progress = None
         bar.close()
 
     t0 = time.perf_counter()

@@ -65,6 +65,7 @@ class Pricing:
         self.spec = spectral_bound(setup.Bs, setup.activation)
         self.max_faces = None  # 0 once the vertex enumeration failed on these data (then: branch and bound)
         self.resume_head = None  # where the last vertex enumeration stopped early: the next starts there
+        self.progress = None  # a callable(text): where a long exact call is (``solve(verbose=True)``)
         from .. import oracle
         from ..oracle.vertices import face_count
 
@@ -106,6 +107,8 @@ class Pricing:
                 kw["time_limit"] = time_limit
             if exact and self.max_faces is not None:
                 kw["max_faces"] = self.max_faces
+            if exact and self.progress is not None:
+                kw["progress"] = self._reporter(scale)
             p = self._mgn(That, s.Bs, s.activation, **kw)
             stats = getattr(p, "stats", None) or {}
             why = str(stats.get("budget", ""))
@@ -123,6 +126,16 @@ class Pricing:
         stats = dict(getattr(p, "stats", {}) or {})
         return PriceStep(p.C, np.asarray(p.values) * scale, float(p.value) * scale, float(bound) * scale,
                          bool(p.exact), str(p.method), time.perf_counter() - t0, stats)
+
+    def _reporter(self, scale):
+        """The oracle's ``progress`` callback for one call: one line of text for :attr:`progress`
+        (vertices walked, and the best value so far relative to the threshold 2λ)."""
+        two_lam = 2.0 * self.setup.lam_v
+
+        def report(done, total, best):
+            self.progress(f"vertices {done / max(total, 1):.0%} of {total:.2g}, best m/2λ {best * scale / two_lam:.6f}")
+
+        return report
 
     def round(self, Theta, it: int, *, threshold: float, time_left=None, anytime_budget=None,
               starts=None, floor=None) -> PriceStep:
