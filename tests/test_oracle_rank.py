@@ -689,9 +689,9 @@ def test_high_degree_vertex_over_memory_budget_says_so_and_keeps_a_valid_bound(m
 def test_vertex_enumeration_reports_progress(monkeypatch):
     """``progress`` is called between chunks with the vertices walked (rising, at most all of them)
     and the best value so far (at most the maximum, which the call then returns)."""
-    from covcone.oracle import vertices
+    from covcone.oracle import _kernels, vertices
 
-    monkeypatch.setattr(vertices, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(_kernels, "PROGRESS_SECONDS", 0.0)
     monkeypatch.setattr(vertices, "_CHUNK_ENTRIES", 2000)  # many small chunks
     rng = np.random.default_rng(3)
     B = data_basis(rng.standard_normal((40, 3)))
@@ -709,9 +709,9 @@ def test_solve_verbose_shows_where_a_long_pricing_call_is(monkeypatch, capsys):
     """``solve(verbose=True)`` at input rank ≥ 4: the vertex enumeration's progress appears after
     the round bar (vertices walked and the best m/2λ)."""
     import covcone
-    from covcone.oracle import vertices
+    from covcone.oracle import _kernels, vertices
 
-    monkeypatch.setattr(vertices, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(_kernels, "PROGRESS_SECONDS", 0.0)
     monkeypatch.setattr(vertices, "_CHUNK_ENTRIES", 2000)
     rng = np.random.default_rng(4)
     X = rng.standard_normal((30, 3))
@@ -720,3 +720,22 @@ def test_solve_verbose_shows_where_a_long_pricing_call_is(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "vertices" in err and "m/2λ" in err, err[-2000:]
     assert res.status in ("certified", "bounded")
+
+
+def test_branch_and_bound_reports_progress(monkeypatch):
+    """The branch and bound reports its nodes (rising), open regions and a bound that is valid at
+    that moment (at least the maximum, never rising)."""
+    from covcone.oracle import _kernels
+
+    monkeypatch.setattr(_kernels, "PROGRESS_SECONDS", 0.0)
+    rng = np.random.default_rng(5)
+    B = rng.standard_normal((5, 9))
+    Theta = rng.standard_normal((9, 2))
+    ref, _ = reference_max(Theta, B, 1.0, 0.0)
+    calls = []
+    max_group_norm(Theta, B, relu, _method="branch and bound", max_nodes=3000, n_starts=0, rng=0,
+                   progress=lambda **kw: calls.append(kw))
+    assert len(calls) >= 2
+    assert [c["nodes"] for c in calls] == sorted(c["nodes"] for c in calls)
+    assert all(c["bound"] >= ref * (1 - 1e-12) and c["best"] <= ref * (1 + 1e-12) for c in calls)
+    assert all(c2["bound"] <= c1["bound"] * (1 + 1e-8) for c1, c2 in itertools.pairwise(calls))

@@ -247,7 +247,7 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
         else:
             share = 1.0
         st = bnb_group(planes, pool, time_limit=_bnb_time(time_limit, max_nodes, t_start, share),
-                       max_nodes=max_nodes)
+                       max_nodes=max_nodes, progress=progress)
         stats.update(st)
         bound = min(st["bound"], spectral)
         if st["closed"]:
@@ -276,7 +276,7 @@ def _rank4_paths(method, planes, pool, scale2, rho, spectral, time_limit, max_fa
             bt = _bnb_time(time_limit, max_nodes, t_start)
             if bt is not None and time_limit is not None:
                 bt = min(bt, max(DEFAULT_BNB_SECONDS, 0.25 * time_limit))
-            st = bnb_group(planes, pool, time_limit=bt, max_nodes=max_nodes)
+            st = bnb_group(planes, pool, time_limit=bt, max_nodes=max_nodes, progress=progress)
             stats.update(st)
             bound = min(st["bound"], spectral)
             if st["closed"]:
@@ -357,10 +357,11 @@ def max_group_norm(
         the maximum); the result is then not exact, its ``method`` says so and ``bound`` is the
         spectral bound.
     progress : callable, optional
-        Input rank ≥ 4: called as ``progress(done=…, total=…, best=…)`` between chunks of a vertex
-        enumeration (vertices walked, vertices of the whole arrangement, the best value so far in
-        the units of ``Θ``), so that a long call can show where it is (``solve(verbose=True)``
-        does).  It must not raise.
+        Input rank ≥ 4: called with keywords at most once a second during a long call, so that it
+        can show where it is (``solve(verbose=True)`` does): ``done``, ``total``, ``best`` between
+        chunks of a vertex enumeration (vertices walked, vertices of the whole arrangement, the
+        best value so far), ``nodes``, ``open``, ``bound``, ``best`` in the branch and bound (the
+        bound valid at that moment); values in the units of ``Θ``.  It must not raise.
 
     Returns
     -------

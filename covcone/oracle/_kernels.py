@@ -15,6 +15,7 @@ _DISTINCT_COS = 1.0 - 1e-9  # candidates closer than this cosine are the same di
 # the best point of each of many regions of the sphere, not near-copies of the maximiser
 _DIVERSE_COS = float(np.cos(1e-2))
 _EVAL_ENTRIES = 4_000_000  # candidates × N evaluated at once (memory of one true-value batch)
+PROGRESS_SECONDS = 1.0  # at most one ``progress`` report of a long exact call per this many seconds
 # planes crossing a great circle near an arc (event offsets, nearest first): the cell pre-test
 _WALL_OFFSETS = np.array([0, 1, -1, 2, -2, 3, -3, 4])
 

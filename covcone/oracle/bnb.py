@@ -55,6 +55,7 @@ import time
 
 import numpy as np
 
+from . import _kernels
 from ._kernels import _top_eig, _unit_rows
 
 _TAU = 1e-12
@@ -212,7 +213,7 @@ def _region_exact(d, V, cross, max_cross):
 
 
 def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch=256,
-              memory_bytes=512 * 2**20, t0=None):
+              memory_bytes=512 * 2**20, t0=None, progress=None):
     r"""Branch and bound for ``m`` (module docstring); updates ``pool`` with feasible points.
 
     Parameters
@@ -229,6 +230,9 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         A region is discarded when its bound is ≤ ``best·(1 + rtol)`` (or ≤ ``pool.floor``).
     memory_bytes : int
         Open regions are kept while they fit in this many bytes (``8r²`` each).
+    progress : callable, optional
+        Called as ``progress(nodes=, open=, bound=, best=)`` (the bound valid at that moment) at
+        most once per ``_kernels.PROGRESS_SECONDS``.
 
     Returns
     -------
@@ -297,6 +301,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
     insert(V, bnd, X0)
     add_candidates(V, u)
     reason = "closed"
+    last_report = time.perf_counter()
     while True:
         best = np.sqrt(max(pool.best, 0.0))
         B_ = S["b"][:hw]
@@ -307,6 +312,9 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         n_open = int(np.count_nonzero(B_ > -np.inf))
         if n_open == 0:
             break
+        if progress is not None and time.perf_counter() - last_report >= _kernels.PROGRESS_SECONDS:
+            last_report = time.perf_counter()
+            progress(nodes=int(nodes), open=n_open, bound=max(best, pruned_max, float(B_.max())), best=float(best))
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             reason = f"time limit {time_limit:g} s"
             break

@@ -79,6 +79,7 @@ import time
 
 import numpy as np
 
+from . import _kernels
 from ._kernels import _evaluate_sorted, _margin, _top_eig, _unit_rows, compiled
 
 _COPLANAR_TOL = 1e-10  # |n_jᵀv| below this (unit n_j, v): plane j passes through the vertex v
@@ -89,7 +90,6 @@ HIGH_DEGREE_BYTES = 4e9  # memory for the faces around one such vertex (:func:`h
 _SMALL_DEGREE = 7  # up to this many planes through a vertex: all 3^q sign completions (a superset)
 _SMALL_DEGREE_COMPILED = 10  # the same with the compiled walk (3^10 forms at ≈ 5e6/s: 10 ms a vertex)
 _CHUNK_ENTRIES = 4_000_000  # floats per chunk array (≈ 32 MB)
-PROGRESS_SECONDS = 1.0  # at most one ``progress`` report per this many seconds
 
 
 class BudgetExceeded(RuntimeError):
@@ -741,7 +741,7 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     heads in rotated order from this one (the same vertices: where an earlier call stopped, the
     part it had not seen comes first).  ``progress``: called as ``progress(done=, total=, best=)``
     (vertices walked, ``C(H, r−1)``, the pool's best value) between chunks, at most once per
-    ``PROGRESS_SECONDS``.
+    ``_kernels.PROGRESS_SECONDS``.
 
     Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
     ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
@@ -774,7 +774,7 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
 
     def check_budget(head):
         now = time.perf_counter()
-        if progress is not None and now - last_report[0] >= PROGRESS_SECONDS:
+        if progress is not None and now - last_report[0] >= _kernels.PROGRESS_SECONDS:
             last_report[0] = now
             progress(done=stats["vertices"], total=total, best=float(np.sqrt(max(pool.best, 0.0))))
         if time_limit is not None and time.perf_counter() - t0 > time_limit:

@@ -129,11 +129,16 @@ class Pricing:
 
     def _reporter(self, scale):
         """The oracle's ``progress`` callback for one call: one line of text for :attr:`progress`
-        (vertices walked, and the best value so far relative to the threshold 2λ)."""
-        two_lam = 2.0 * self.setup.lam_v
+        (vertices walked, or the branch and bound's nodes, open regions and bound; values relative
+        to the threshold 2λ)."""
+        unit = scale / (2.0 * self.setup.lam_v)
 
-        def report(done, total, best):
-            self.progress(f"vertices {done / max(total, 1):.0%} of {total:.2g}, best m/2λ {best * scale / two_lam:.6f}")
+        def report(**kw):
+            if "done" in kw:
+                text = f"vertices {kw['done'] / max(kw['total'], 1):.0%} of {kw['total']:.2g}"
+            else:
+                text = f"B&B nodes {kw['nodes']:.3g}, open {kw['open']:.3g}, bound m̄/2λ {kw['bound'] * unit:.4g}"
+            self.progress(f"{text}, best m/2λ {kw['best'] * unit:.6f}")
 
         return report
 
