@@ -470,6 +470,7 @@ def test_lowest_vertex_walk_matches_sign_patterns(seed):
     assert vert.exact and vert.value == pytest.approx(full.value, rel=1e-9), seed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_compiled_walk_with_a_threshold_just_below_the_maximum(seed):
     """The compiled walk when the threshold is the heuristic's value, as in column generation: most
