@@ -101,8 +101,6 @@ def prep(heads=range(60, 90, 6), repeats=3):
     from covcone.oracle._kernels import _Pool
     from covcone.oracle.vertices import (
         Planes,
-        _lowest_vertex_signs,
-        _outside_parts,
         _Products,
         _vertex_parts,
         exact_vertices_group,
@@ -121,11 +119,6 @@ def prep(heads=range(60, 90, 6), repeats=3):
     S, V = S[ok], Vt[ok, -1]
     P = _Products(planes)
 
-    def numpy_prep():
-        _, n_on, _, _ = _outside_parts(V, S, n, P)
-        simple = np.nonzero(n_on == r - 1)[0]
-        _lowest_vertex_signs(planes, S[simple], V[simple])
-
     def best(f):
         out = []
         for _ in range(repeats):
@@ -135,7 +128,7 @@ def prep(heads=range(60, 90, 6), repeats=3):
         return min(out)
 
     _vertex_parts(planes, V[:300], S[:300], P, fix=True)  # compile
-    t_np = best(numpy_prep)
+    t_np = best(lambda: _vertex_parts(planes, V, S, P, fix=True, use_compiled=False))
     t_nb = best(lambda: _vertex_parts(planes, V, S, P, fix=True))
     scale2 = float(np.sum(np.linalg.norm(B, axis=0) * np.linalg.norm(Theta, axis=1))) ** 2
     t0 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 
 import numpy as np
 
@@ -265,6 +266,21 @@ def _evaluate_sorted(pool, bounds, make_candidates, scale2, batch=64):
         pool.add(make_candidates(idx))
         start += batch
         batch = min(4 * batch, 4096, max(64, _EVAL_ENTRIES // max(1, pool.B.shape[1])))
+
+
+class _ReportDue:
+    """Called between steps of a long exact call: True at most once per ``PROGRESS_SECONDS`` (when
+    its ``progress`` callback is due)."""
+
+    def __init__(self):
+        self.last = time.perf_counter()
+
+    def __call__(self) -> bool:
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_SECONDS:
+            return False
+        self.last = now
+        return True
 
 
 def compiled(module: str, name: str):

@@ -55,8 +55,7 @@ import time
 
 import numpy as np
 
-from . import _kernels
-from ._kernels import _top_eig, _unit_rows
+from ._kernels import _ReportDue, _top_eig, _unit_rows
 
 _TAU = 1e-12
 _EXACT_LEAF_MAX_R = 8
@@ -232,7 +231,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         Open regions are kept while they fit in this many bytes (``8r²`` each).
     progress : callable, optional
         Called as ``progress(nodes=, open=, bound=, best=)`` (the bound valid at that moment) at
-        most once per ``_kernels.PROGRESS_SECONDS``.
+        most once per ``PROGRESS_SECONDS`` (:mod:`._kernels`).
 
     Returns
     -------
@@ -301,7 +300,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
     insert(V, bnd, X0)
     add_candidates(V, u)
     reason = "closed"
-    last_report = time.perf_counter()
+    report_due = _ReportDue()
     while True:
         best = np.sqrt(max(pool.best, 0.0))
         B_ = S["b"][:hw]
@@ -312,8 +311,7 @@ def bnb_group(planes, pool, *, time_limit=None, max_nodes=None, rtol=1e-9, batch
         n_open = int(np.count_nonzero(B_ > -np.inf))
         if n_open == 0:
             break
-        if progress is not None and time.perf_counter() - last_report >= _kernels.PROGRESS_SECONDS:
-            last_report = time.perf_counter()
+        if progress is not None and report_due():
             progress(nodes=int(nodes), open=n_open, bound=max(best, pruned_max, float(B_.max())), best=float(best))
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             reason = f"time limit {time_limit:g} s"

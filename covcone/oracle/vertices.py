@@ -79,8 +79,7 @@ import time
 
 import numpy as np
 
-from . import _kernels
-from ._kernels import _evaluate_sorted, _margin, _top_eig, _unit_rows, compiled
+from ._kernels import _evaluate_sorted, _margin, _ReportDue, _top_eig, _unit_rows, compiled
 
 _COPLANAR_TOL = 1e-10  # |n_jᵀv| below this (unit n_j, v): plane j passes through the vertex v
 _DEPENDENT_TOL = 1e-9  # singular value below this: the planes' normals are dependent
@@ -696,10 +695,11 @@ def _vertex_parts(planes, V, S, P: _Products, *, fix=False, use_compiled=True):
     whole enumeration's time on iris when it ran serially in numpy."""
     prep = compiled("_numba_vertices", "vertex_parts") if use_compiled else None
     L, p = S.shape
+    fix = bool(fix) and getattr(planes, "n_virtual", 0) > 0  # (the rule needs the virtual plane)
     if prep is None:
         sO, n_on, Gp, Gm = _outside_parts(V, S, planes.n, P)
         fx = np.zeros((L, p), np.int8)
-        if fix and getattr(planes, "n_virtual", 0):
+        if fix:
             simple = np.nonzero(n_on == p)[0]
             fx[simple] = _lowest_vertex_signs(planes, S[simple], V[simple])
         return sO, n_on, Gp, Gm, fx
@@ -709,7 +709,6 @@ def _vertex_parts(planes, V, S, P: _Products, *, fix=False, use_compiled=True):
     G2 = np.empty((L, 2, rk))
     fx = np.empty((L, p), np.int8)
     V, S = np.ascontiguousarray(V, dtype=float), np.ascontiguousarray(S, dtype=np.int64)
-    fix = bool(fix) and getattr(planes, "n_virtual", 0) > 0
     q = planes.q if fix else np.zeros(planes.r)
     g = planes.g if fix else np.zeros(planes.r)
     n_real = planes.H - getattr(planes, "n_virtual", 0)
@@ -741,7 +740,7 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     heads in rotated order from this one (the same vertices: where an earlier call stopped, the
     part it had not seen comes first).  ``progress``: called as ``progress(done=, total=, best=)``
     (vertices walked, ``C(H, r−1)``, the pool's best value) between chunks, at most once per
-    ``_kernels.PROGRESS_SECONDS``.
+    ``PROGRESS_SECONDS`` (:mod:`._kernels`).
 
     Raises :class:`BudgetExceeded` when ``time_limit`` (seconds, measured from ``t0``) or
     ``max_faces`` (forms built) is exceeded, or more than ``MAX_DEGREE`` planes meet at a vertex.
@@ -770,12 +769,10 @@ def exact_vertices_group(planes: Planes, pool, scale2, *, time_limit=None, max_f
     small_degree = _SMALL_DEGREE if kernel is None else _SMALL_DEGREE_COMPILED
 
     total = math.comb(H, r - 1)
-    last_report = [time.perf_counter()]
+    report_due = _ReportDue()
 
     def check_budget(head):
-        now = time.perf_counter()
-        if progress is not None and now - last_report[0] >= _kernels.PROGRESS_SECONDS:
-            last_report[0] = now
+        if progress is not None and report_due():
             progress(done=stats["vertices"], total=total, best=float(np.sqrt(max(pool.best, 0.0))))
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             raise BudgetExceeded(f"time limit {time_limit:g} s reached after {stats['vertices']} vertices")
