@@ -234,6 +234,8 @@ def test_bad_inputs_name_the_argument():
         max_group_norm(np.ones((7, 1)), B, "tanh")
     with pytest.raises(ValueError, match="n_best"):
         max_group_norm(np.ones((7, 1)), B, relu, n_best=0)
+    with pytest.raises(ValueError, match="progress: expected a callable"):
+        max_group_norm(np.ones((7, 1)), B, relu, progress="verbose")
     with pytest.raises(ValueError, match="G_sigma: expected a symmetric"):
         price(np.eye(3), np.triu(np.ones((3, 3))), activation=relu)
     with pytest.raises(ValueError, match="G_sigma: expected shape"):

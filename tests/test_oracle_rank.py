@@ -336,15 +336,22 @@ def test_vertex_walks_match_reference(monkeypatch, walk, r, N, k):
     assert (vertices._numba_kernel() is None) == (walk == "numpy")
 
 
-@pytest.mark.parametrize("method", ["vertices", "branch and bound", "sign patterns 3^N"])
-def test_floor_prunes_but_bound_stays_valid(method):
-    """With ``floor`` the call proves m ≤ max(value, floor): below the maximum it still finds the
-    maximum; above it, the bound is the floor (never below the true maximum)."""
+@pytest.fixture(scope="module")
+def floor_instance():
+    """An instance (r = 4, N = 10, k = 2) and its reference maximum, enumerated once for the
+    three methods (the independent enumeration is most of the time)."""
     rng = np.random.default_rng(5)
     B = data_basis(rng.standard_normal((10, 4)))
     Theta = rng.standard_normal((10, 2))
     a, b = slopes(relu)
-    ref, _ = reference_max(Theta, B, a, b)
+    return Theta, B, reference_max(Theta, B, a, b)[0]
+
+
+@pytest.mark.parametrize("method", ["vertices", "branch and bound", "sign patterns 3^N"])
+def test_floor_prunes_but_bound_stays_valid(method, floor_instance):
+    """With ``floor`` the call proves m ≤ max(value, floor): below the maximum it still finds the
+    maximum; above it, the bound is the floor (never below the true maximum)."""
+    Theta, B, ref = floor_instance
     kw = dict(_method=method, n_starts=0, rng=0, time_limit=60)
     low = max_group_norm(Theta, B, relu, floor=0.5 * ref, **kw)
     assert low.exact and low.value == pytest.approx(ref, rel=1e-8) and low.bound == pytest.approx(ref, rel=1e-8)

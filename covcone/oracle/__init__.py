@@ -410,6 +410,8 @@ def max_group_norm(
     if not (np.isscalar(floor) and np.isfinite(floor) and float(floor) >= 0):
         raise ValueError(f"floor: expected a finite number ≥ 0, got {floor!r}")
     floor = float(floor)
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress: expected a callable or None, got {progress!r}")
     if stop_above is not None and not (np.isscalar(stop_above) and np.isfinite(stop_above) and stop_above >= 0):
         raise ValueError(f"stop_above: expected a finite number ≥ 0 or None, got {stop_above!r}")
     rng = _rng(rng)
