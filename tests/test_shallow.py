@@ -420,3 +420,35 @@ def test_heuristic_method_never_runs_the_branch_and_bound(monkeypatch):
     Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((24, 1))
     res = covcone.solve(X, Y, lam=0.05, beta=1.0, method="heuristic", gradient_starts=0, max_rounds=20, rng=0)
     assert res.lower <= res.upper and not res.certified
+
+
+def test_time_limit_that_leaves_the_last_pricing_unproven_is_named(monkeypatch):
+    """When the time runs out just as the rounds need an exact pricing call (input rank ≥ 4), the
+    heuristic's unproven bound ends the loop: the message names the time limit as the reason, and
+    the step says why no exact call ran."""
+    from covcone.shallow import colgen
+    from covcone.shallow.pricing import Pricing
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20, 4))
+    Y = np.tanh(X @ rng.standard_normal((4, 1)))
+    state = {"out": False, "steps": []}
+    original = Pricing.round
+
+    def round_then_out_of_time(self, Theta, it, *, threshold, time_left=None, **kw):
+        step = original(self, Theta, it, threshold=threshold, time_left=time_left, **kw)
+        if not step.exact or np.any(step.values > threshold * (1 + 1e-12)):
+            return step
+        state["out"] = True  # the exact call that would certify finds no time left: the round again
+        step = original(self, Theta, it, threshold=threshold, time_left=0.0, **kw)
+        state["steps"].append(step)
+        return step
+
+    monkeypatch.setattr(Pricing, "round", round_then_out_of_time)
+    monkeypatch.setattr(colgen._Run, "time_left", lambda self: -1.0 if state["out"] else 1e6)
+    res = covcone.solve(X, Y, lam=1e-2, beta=1.0, time_limit=600, rng=0)
+    assert state["steps"], res.message
+    step = state["steps"][-1]
+    assert not step.exact and step.stats.get("budget") == "no time left for an exact call", (step.method, step.stats)
+    assert res.status == "bounded"
+    assert "time limit of 600 s reached; no neuron prices out by the heuristic oracle" in res.message

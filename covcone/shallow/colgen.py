@@ -306,6 +306,11 @@ def _tighten_master(run: _Run, it: int) -> bool:
     return changed
 
 
+def _time_limit_reason(run: _Run) -> str:
+    kept = f", {run.reserved:.0f} s of it kept for the lifted dual program" if run.reserved > 0 else ""
+    return f"time limit of {run.time_limit:g} s reached{kept}"
+
+
 def _loop(run: _Run, C, bar) -> str:
     """Rounds of (master, pricing, bound) until the bounds meet, nothing prices out, or a limit."""
     s, opts = run.setup, run.opts
@@ -316,8 +321,7 @@ def _loop(run: _Run, C, bar) -> str:
     pattern_from, pattern_idle = None, 0  # the pattern step stops after two steps that did not lower the upper bound
     for it in range(opts.max_rounds):
         if run.out_of_time():
-            kept = f", {run.reserved:.0f} s of it kept for the lifted dual program" if run.reserved > 0 else ""
-            return f"time limit of {run.time_limit:g} s reached{kept}"
+            return _time_limit_reason(run)
         try:
             S, V, c0, Theta, upper = _master_step(run, C, warm)
         except SolverError as exc:
@@ -395,8 +399,11 @@ def _loop(run: _Run, C, bar) -> str:
                 return ("the master's accuracy limits the pricing: no new neuron prices above a column "
                         "the master already has")
         if new.shape[0] == 0:
-            return "no neuron prices out (oracle value ≤ 2λ)" + (
-                "" if proven else f" by the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}")
+            unproven = f"the {step.method} oracle, which proves only the bound m̄ = {step.bound:.3g}"
+            if not proven and run.out_of_time():
+                # the time limit, not the data, left the pricing unproven: say so first
+                return f"{_time_limit_reason(run)}; no neuron prices out by {unproven}"
+            return "no neuron prices out (oracle value ≤ 2λ)" + ("" if proven else f" by {unproven}")
         # fully corrective: keep the support and the new candidates.  A column idle (weight ≤ 1e-6·max;
         # interior-point zeros are ≈ 1e-9) for 3 rounds in a row is dropped: dropping at once makes
         # degenerate duals cycle (add, zero weight, drop, add again).

@@ -165,6 +165,8 @@ class Pricing:
         if self.max_faces == 0 or not self.exact_affordable:  # branch and bound only: a share per call
             budget = min(budget, max(10.0, 0.25 * budget))
         if budget <= 0:
+            if time_left is not None and time_left <= 0:  # the caller says why the round ends unproven
+                heur.stats["budget"] = "no time left for an exact call"
             return heur
         # a value above what the heuristic had to beat ends a long enumeration: a column for the
         # master now, the full enumeration (the certificate) at a later, better dual point
