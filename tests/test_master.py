@@ -157,6 +157,34 @@ def test_cross_entropy_master_with_more_columns_than_points_matches_the_exponent
     assert _objective(setup, S, V, c0) == pytest.approx(ref, rel=1e-7, abs=1e-9)
 
 
+@pytest.mark.parametrize("seed,N,m", [(7, 30, 40), (8, 8, 40)])
+def test_cross_entropy_master_with_few_columns_entering_per_step_matches(seed, N, m):
+    """Columns enter the working set a few at a time (``max_enter``; the rest are tested again at
+    the next step): the same optimum as the exponential-cone program, status "optimal"."""
+    from covcone.shallow.master import _master_ce_newton
+
+    setup, S = _ce_instance(seed, N, 3, m)
+    V, c0, Theta, status = _master_ce_newton(setup, S, None, max_enter=4)
+    assert status == "optimal"
+    assert _objective(setup, S, V, c0) == pytest.approx(_reference(setup, S), rel=1e-7, abs=1e-9)
+
+
+def test_cross_entropy_master_stops_at_its_time_limit():
+    """``time_limit`` in the solver options bounds the whole Newton method (not each SOCP step):
+    past it the iterate is returned as "optimal_inaccurate" — here the warm start itself — and
+    with time to spare the same call is optimal."""
+    from covcone.shallow.master import _master_ce_newton
+
+    setup, S = _ce_instance(8, 30, 3, 40)
+    warm = (np.full((40, 3), 0.01), np.zeros(3))
+    V, c0, Theta, status = _master_ce_newton(setup, S, {"time_limit": 1e-9}, warm)
+    assert status == "optimal_inaccurate"
+    assert np.allclose(V, warm[0] - warm[0].mean(axis=1, keepdims=True), atol=1e-15)  # outputs live in 1⊥
+    V, c0, Theta, status = _master_ce_newton(setup, S, {"time_limit": 600.0}, warm)
+    assert status == "optimal"
+    assert _objective(setup, S, V, c0) == pytest.approx(_reference(setup, S), rel=1e-7, abs=1e-9)
+
+
 def test_cross_entropy_master_falls_back_to_the_exponential_cone_program(monkeypatch):
     import covcone.shallow.master as master
     from covcone.exceptions import SolverError

@@ -12,6 +12,7 @@ covcone's own float64 dual function — never from a solver's objective value.
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -521,7 +522,7 @@ def _ce_hessian_factor(F, P, E, N):
 
 
 def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None, *, max_iter: int = 60,
-                      kkt_tol: float = 1e-8):
+                      kkt_tol: float = 1e-8, max_enter: int = 64):
     r"""The cross-entropy group-lasso master by an active-set proximal Newton method
     (docs/design.md §3.4).
 
@@ -540,7 +541,14 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
     predicts no decrease at machine precision (small groups' directions keep the first test from
     reading 0) while the conditions hold to 1e-3; "optimal_inaccurate" otherwise, at the iteration
     limit, or when the line search fails.  Only
-    ``Θ̃`` reaches the lower bound, which covcone evaluates itself (valid for any Θ̃)."""
+    ``Θ̃`` reaches the lower bound, which covcone evaluates itself (valid for any Θ̃).
+
+    At most ``max_enter`` columns off the support enter the working set per step (the most violated
+    first; the others are tested again at the next step): from zero weights every column is
+    violated, and an SOCP over all of them is dense (252 columns, k = 10: 7 s a step).  A
+    ``time_limit`` in ``solver_opts`` bounds the whole method, not each step: past it the iterate
+    is returned as "optimal_inaccurate" (its network is checked by the forward pass, its Θ̃ by
+    the oracle)."""
     import scipy.linalg
 
     N, k = setup.N, setup.k
@@ -563,6 +571,8 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
     where = f"depth-2 master (cross-entropy group lasso, {m} neurons)"
     lam2 = 2.0 * setup.lam_v
     settings = _clarabel_settings(solver_opts, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    limit = (solver_opts or {}).get("time_limit")
+    deadline = None if limit is None else time.perf_counter() + float(limit)
     status = "optimal_inaccurate"
     prev_support = None
     obj, P, Theta = _ce_parts(setup, F, Wt @ E.T)
@@ -572,7 +582,11 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
         if kkt <= kkt_tol:
             status = "optimal"
             break
-        ws = np.nonzero((nv > 0) | (gn > lam2 * (1.0 - 1e-3)))[0]
+        if deadline is not None and time.perf_counter() >= deadline:
+            break  # the time limit: the iterate, "optimal_inaccurate"
+        enter = np.nonzero((nv == 0) & (gn > lam2 * (1.0 - 1e-3)))[0]
+        enter = enter[np.argsort(-gn[enter], kind="stable")[:max_enter]]
+        ws = np.union1d(np.nonzero(nv > 0)[0], enter)
         rows = np.concatenate([ws, [m]]) if has_c0 else ws
         Fw = F[:, rows]
         mw = ws.size
@@ -611,8 +625,15 @@ def _master_ce_newton(setup, S: np.ndarray, solver_opts: dict | None, warm=None,
             decrease = float(gs @ D[rows].ravel())
         else:
             L = _ce_hessian_factor(Fw, P, E, N) if N < rows.size else None  # rank N·kr < rows·kr
-            decrease = _ce_socp_step(H, grad, x0, Wt, rows, ws, m, kr, lam2, nv, D, settings, where, L=L,
-                                     lam_0=setup.lam_0 if has_c0 else None)
+            if deadline is not None:  # the step gets the time that is left of the whole method
+                settings.time_limit = max(deadline - time.perf_counter(), 1e-3)
+            try:
+                decrease = _ce_socp_step(H, grad, x0, Wt, rows, ws, m, kr, lam2, nv, D, settings, where, L=L,
+                                         lam_0=setup.lam_0 if has_c0 else None)
+            except SolverError:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break  # stopped by the time limit without a point: the iterate stands
+                raise
         if not decrease < -1e-13 * abs(obj):
             # the exact model predicts no further decrease at machine precision: converged (small
             # groups' directions keep the conditions above on the support from reading 0) — unless
