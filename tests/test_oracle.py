@@ -208,6 +208,11 @@ def test_heuristic_below_exact_and_equal_on_easy():
 def test_not_affordable_falls_back_to_heuristic():
     assert exact_affordable(3, 5000) and exact_affordable(20, 13) and exact_affordable(4, 14)
     assert not exact_affordable(11, 100)  # rank ≥ 4 beyond the vertex budget: branch and bound
+    # N ≥ 647 (3.0**N overflows a float): the same answers, no OverflowError
+    from covcone.oracle._kernels import exact_affordable as sign_patterns_affordable
+
+    assert [sign_patterns_affordable(5, n) for n in (13, 14, 700, 10**6)] == [True, False, False, False]
+    assert not exact_affordable(5, 2000) and exact_affordable(3, 10**6)
     rng = np.random.default_rng(0)
     B = rng.standard_normal((5, 16))
     res = max_group_norm(rng.standard_normal((16, 2)), B, relu, rng=0, exact=False)

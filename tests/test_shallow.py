@@ -452,3 +452,15 @@ def test_time_limit_that_leaves_the_last_pricing_unproven_is_named(monkeypatch):
     assert not step.exact and step.stats.get("budget") == "no time left for an exact call", (step.method, step.stats)
     assert res.status == "bounded"
     assert "time limit of 600 s reached; no neuron prices out by the heuristic oracle" in res.message
+
+
+def test_input_rank_4_with_more_than_646_points_solves():
+    """Input rank ≥ 4 and N ≥ 647 (where 3.0**N overflows a float, which once ended every such
+    solve with an OverflowError): a valid result at the time limit."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((700, 3))
+    Y = np.tanh(X @ rng.standard_normal((3, 1)))
+    res = covcone.solve(X, Y, lam=1e-2, beta=1.0, time_limit=5, rng=0)
+    assert res.status in ("bounded", "certified") and res.extra["input_rank"] == 4
+    assert 0.0 <= res.lower <= res.upper
+    assert res.upper == pytest.approx(res.network.loss(X, Y, lam=1e-2), rel=1e-12)

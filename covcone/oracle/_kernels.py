@@ -25,7 +25,8 @@ def exact_affordable(r: int, N: int) -> bool:
     r"""Whether an exact oracle is affordable: ``r ≤ 3`` (arrangement, ``O(N^{r-1})`` faces) or
     ``3^N ≤ 2·10⁶`` (all sign patterns, i.e. ``N ≤ 13``), docs/design.md §3.3."""
     r, N = int(r), int(N)
-    return r <= 3 or N <= 0 or 3.0**N <= MAX_SIGN_PATTERNS
+    # exact integers: 3.0**N overflows a float from N = 647 on
+    return r <= 3 or N <= 0 or (N < 64 and 3**N <= MAX_SIGN_PATTERNS)
 
 
 # ============================================================================================
