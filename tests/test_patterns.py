@@ -37,6 +37,21 @@ def test_pattern_columns_keep_patterns_and_do_not_hurt(k, cost):
     assert after <= before * (1 + 1e-6)
 
 
+@pytest.mark.parametrize("cost", ["mse", "cross_entropy"])
+def test_pattern_step_stopped_by_its_time_limit_gives_no_directions(cost):
+    """``time_limit``: a program the limit stops (here at once) gives no directions — never a
+    half-solved point — and with time to spare the same call gives them."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((25, 4))
+    Y = rng.integers(0, 3, 25) if cost == "cross_entropy" else rng.standard_normal((25, 2))
+    setup = GroupLassoSetup(covcone.Problem(X, Y, lam=1e-2, beta=1.0, cost=cost))
+    C = rng.standard_normal((60, setup.r))
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    V, c0, _, _ = solve_master(setup, setup.columns(C), "CLARABEL", None)
+    assert pattern_columns(setup, C, V, time_limit=1e-9).shape == (0, setup.r)
+    assert pattern_columns(setup, C, V, time_limit=600.0).shape[0] > 0
+
+
 @pytest.mark.parametrize("k", [1, 3])
 def test_direct_clarabel_cone_program_matches_cvxpy(k):
     """The MSE pattern program written straight for Clarabel has the optimum of the cvxpy model

@@ -376,7 +376,7 @@ def _loop(run: _Run, C, bar) -> str:
         if ((stalled or (new.shape[0] > 0 and (step.exact or early))) and (tail or not run.low_rank_exact)
                 and not run.out_of_time() and pattern_idle < 2):
             t1 = time.perf_counter()
-            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C)])
+            new = np.vstack([new, pattern_columns(s, C, V, solver=run.solver, old=C, time_limit=run.time_left())])
             pattern_from = run.best[0]
             run.timings["patterns"] = run.timings.get("patterns", 0.0) + time.perf_counter() - t1
         if stalled and not run.out_of_time():

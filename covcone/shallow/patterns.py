@@ -30,11 +30,13 @@ __all__ = ["pattern_columns"]
 
 
 def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARABEL", max_neurons: int = 300,
-                    old=None):
+                    old=None, time_limit=None):
     """Directions (unit rows) of the neurons re-optimised within their activation cones (module
     docstring), or an empty array when the program fails or there is nothing to move.  Directions
     within 1e-10 of a row of ``old`` (columns the master already has) are left out.  MSE with
-    Clarabel: one direct conic program (:func:`_cones_mse_clarabel`); otherwise through cvxpy."""
+    Clarabel: one direct conic program (:func:`_cones_mse_clarabel`); otherwise through cvxpy.
+    ``time_limit`` (seconds, Clarabel): a program stopped by it gives no directions (its ``N·m``
+    sign constraints make it the largest conic program of a round at large N)."""
     s = setup
     norms = np.linalg.norm(V, axis=1)
     act = np.nonzero(norms > 1e-9 * max(norms.max(initial=0.0), 1e-300))[0]
@@ -47,10 +49,11 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
     sign = np.where(Z >= 0, 1.0, -1.0)
     slope = np.where(Z >= 0, a, b)
     Vhat = Vj / np.linalg.norm(Vj, axis=1, keepdims=True)  # (m, k)
+    limit = {} if time_limit is None or solver != "CLARABEL" else {"time_limit": max(float(time_limit), 1e-6)}
     if solver == "CLARABEL" and s.cost == "mse":
-        Uv = _cones_mse_clarabel(s, sign, slope, Vhat)
+        Uv = _cones_mse_clarabel(s, sign, slope, Vhat, limit)
     else:
-        Uv = _cones_cvxpy(s, sign, slope, Vhat, solver)
+        Uv = _cones_cvxpy(s, sign, slope, Vhat, solver, limit)
     if Uv is None:
         return np.zeros((0, s.r))
     un = np.linalg.norm(Uv, axis=1)
@@ -61,7 +64,7 @@ def pattern_columns(setup, C: np.ndarray, V: np.ndarray, *, solver: str = "CLARA
     return out
 
 
-def _cones_cvxpy(s, sign, slope, Vhat, solver):
+def _cones_cvxpy(s, sign, slope, Vhat, solver, opts=None):
     """The program of the module docstring through cvxpy; ``U`` (m, r) or None when it fails."""
     import cvxpy as cp
 
@@ -79,15 +82,15 @@ def _cones_cvxpy(s, sign, slope, Vhat, solver):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prob.solve(solver=solver)
+            prob.solve(solver=solver, **(opts or {}))
     except (cp.error.SolverError, ValueError, ArithmeticError):
         return None
-    if U.value is None or not np.all(np.isfinite(U.value)):
+    if prob.status not in ("optimal", "optimal_inaccurate") or U.value is None or not np.all(np.isfinite(U.value)):
         return None
     return np.asarray(U.value).T
 
 
-def _cones_mse_clarabel(s, sign, slope, Vhat):
+def _cones_mse_clarabel(s, sign, slope, Vhat, opts=None):
     r"""The MSE program of the module docstring as one Clarabel problem, without cvxpy's
     canonicalisation (which costs more than the solve at N ≈ 50).
 
@@ -141,7 +144,7 @@ def _cones_mse_clarabel(s, sign, slope, Vhat):
     P = sp.csc_matrix((pdiag[nzp], (nzp, nzp)), shape=(n, n))
     cones = [clarabel.ZeroConeT(n_eq), clarabel.NonnegativeConeT(n_ineq)] + [clarabel.SecondOrderConeT(r + 1)] * m
     try:
-        sol = clarabel.DefaultSolver(P, q, A, b, cones, _clarabel_settings(None)).solve()
+        sol = clarabel.DefaultSolver(P, q, A, b, cones, _clarabel_settings(opts)).solve()
     except (ValueError, RuntimeError, ArithmeticError):
         return None
     x = np.asarray(sol.x) if sol.x is not None else None
